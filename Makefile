@@ -1,0 +1,54 @@
+# `make run` and `make test` set everything up on a fresh clone: a tool venv with uv, then the
+# project's .venv from uv.lock, then the task.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install install-dev run once test test-slow test-all lint format bench lock clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+install: $(UV)  ## the runtime environment, exactly as locked
+	$(UV) sync --frozen --no-dev --inexact --python $(PYTHON)
+
+install-dev: $(UV)  ## the runtime environment plus test and lint tools
+	$(UV) sync --frozen --python $(PYTHON)
+
+run: install  ## migrate, then run the daemon on config/monitor.toml (SQLite by default)
+	$(VENV)/bin/monitor db upgrade
+	exec $(VENV)/bin/monitor run
+
+once: install  ## one poll of every feed, then deliver; prints a summary line
+	$(VENV)/bin/monitor once
+
+test: install-dev  ## the whole suite except tests marked slow
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-slow: install-dev  ## only the slow tests (crash loops, large replays)
+	$(VENV)/bin/pytest -m slow $(PYTEST_ARGS)
+
+test-all: install-dev
+	$(VENV)/bin/pytest -m "" $(PYTEST_ARGS)
+
+lint: install-dev  ## ruff and mypy (strict on monitor/)
+	$(VENV)/bin/ruff check monitor tests bench alembic
+	$(VENV)/bin/ruff format --check monitor tests bench alembic
+	$(VENV)/bin/mypy
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix monitor tests bench alembic
+	$(VENV)/bin/ruff format monitor tests bench alembic
+
+bench: install-dev  ## throughput of a full poll cycle against a naive feedparser loop
+	$(VENV)/bin/python bench/ingest.py
+
+lock: $(UV)  ## refresh uv.lock after changing dependencies in pyproject.toml
+	$(UV) lock --python $(PYTHON)
+
+clean:
+	rm -rf .tools $(VENV) .mypy_cache .pytest_cache .ruff_cache

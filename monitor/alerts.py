@@ -1,0 +1,43 @@
+"""The alert payload: what a webhook receiver gets for a matched article (documented in README)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.records import NewArticle, TopicMatch
+
+ARTICLE_MATCHED = "article.matched"
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, or None."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def alert_payload(
+    alert_id: str,
+    match: TopicMatch,
+    article: NewArticle,
+    *,
+    source_title: str,
+    source_url: str,
+    detected_at: datetime,
+) -> dict[str, Any]:
+    """The JSON body of an ``article.matched`` alert; ``id`` is also the ``webhook-id`` header."""
+    return {
+        "id": alert_id,
+        "type": ARTICLE_MATCHED,
+        "topic": match.topic,
+        "title": article.title,
+        "url": article.url,
+        "source": {"title": source_title, "url": source_url},
+        "published_at": iso_utc(article.published_at),
+        "summary": article.summary,
+        "matched_terms": list(match.terms),
+        "score": match.score,
+        "language": article.language,
+        "detected_at": iso_utc(detected_at),
+    }

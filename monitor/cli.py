@@ -1,0 +1,305 @@
+"""The ``monitor`` command line: the daemon, one-off runs, and tools for feeds, alerts, topics."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from monitor import __version__
+from monitor.alerts import iso_utc
+from monitor.database import DatabaseError
+from monitor.extractor import ExtractionError, extract_page
+from monitor.fetcher import PAGE_ACCEPT, FetchError, fetch, open_http_session
+from monitor.logs import configure_logging
+from monitor.settings import ConfigError, Settings, load_settings
+from monitor.summary import summarise
+from monitor.topic import Topic, match_topic
+
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="monitor",
+        description="Watch news feeds for stories on a topic and alert once per story by webhook.",
+    )
+    parser.add_argument("--version", action="version", version=f"monitor {__version__}")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="TOML config file (default: $MONITOR_CONFIG, else config/monitor.toml)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("run", help="run the daemon until SIGTERM or Ctrl-C")
+    commands.add_parser(
+        "once", help="poll every feed once, deliver pending alerts, print a summary line"
+    )
+
+    classify = commands.add_parser(
+        "classify",
+        help="score JSON lines of news items against a topic",
+        description="Read JSON lines with 'title' and 'summary' (or 'description' or 'text') and "
+        "an optional 'id'; write one JSON line each: id, match, score, terms.",
+    )
+    classify.add_argument("file", nargs="?", type=Path, help="JSON lines file (default: stdin)")
+    classify.add_argument("--topic", help="topic name (default: the first topic in the config)")
+
+    extract = commands.add_parser(
+        "extract", help="print the title, text, summary, date and language of an article page"
+    )
+    extract.add_argument("source", metavar="FILE_OR_URL", help="an HTML file or an http(s) URL")
+    extract.add_argument("--url", help="the page's address, when reading a file")
+    extract.add_argument("--topic", help="topic whose terms pick the summary sentences")
+
+    feeds = commands.add_parser("feeds", help="list, add or remove feeds")
+    feed_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    feed_commands.add_parser("list", help="every feed with its status, errors and next check")
+    add = feed_commands.add_parser("add", help="add a feed (kept in the database)")
+    add.add_argument("url")
+    add.add_argument("--name", help="a short name for the feed")
+    remove = feed_commands.add_parser("remove", help="remove a feed (its articles are kept)")
+    remove.add_argument("url")
+
+    alerts = commands.add_parser("alerts", help="inspect alerts")
+    alert_commands = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    alert_list = alert_commands.add_parser("list", help="the most recent alerts")
+    alert_list.add_argument("--status", choices=["pending", "delivered", "dead"])
+    alert_list.add_argument("--limit", type=int, default=50)
+
+    database = commands.add_parser("db", help="database maintenance")
+    db_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply the schema migrations (the daemon does it too)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``monitor`` and ``python -m monitor``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as error:
+        print(f"monitor: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(settings.log_format, settings.log_level)
+    handler = HANDLERS[args.command]
+    try:
+        return handler(settings, args)
+    except ConfigError as error:
+        print(f"monitor: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except DatabaseError as error:
+        print(f"monitor: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(coroutine: Coroutine[Any, Any, int]) -> int:
+    return asyncio.run(coroutine)
+
+
+def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    from monitor.daemon import run_daemon
+
+    asyncio.run(run_daemon(settings))
+    return EXIT_OK
+
+
+def cmd_once(settings: Settings, _args: argparse.Namespace) -> int:
+    from monitor.daemon import run_once
+
+    report = asyncio.run(run_once(settings))
+    print(report.line())
+    return EXIT_OK
+
+
+def cmd_classify(settings: Settings, args: argparse.Namespace) -> int:
+    topic = Topic.from_settings(settings.topic(args.topic) if args.topic else settings.topics[0])
+    stream: TextIO = args.file.open(encoding="utf-8") if args.file else sys.stdin
+    with stream:
+        bad = classify_lines(topic, stream, sys.stdout)
+    return EXIT_FAILURE if bad else EXIT_OK
+
+
+def classify_lines(topic: Topic, lines: Iterable[str], out: TextIO) -> int:
+    """Write one verdict per JSON line; returns how many lines could not be read."""
+    bad = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict):
+                raise ValueError("expected a JSON object")
+        except ValueError as error:
+            print(f"monitor: line {number}: not a JSON object: {error}", file=sys.stderr)
+            bad += 1
+            continue
+        body = str(item.get("summary") or item.get("description") or item.get("text") or "")
+        result = match_topic(topic, str(item.get("title") or ""), body)
+        out.write(
+            json.dumps(
+                {
+                    "id": item.get("id", number),
+                    "match": result.matched,
+                    "score": result.score,
+                    "terms": list(result.terms),
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+    return bad
+
+
+def cmd_extract(settings: Settings, args: argparse.Namespace) -> int:
+    topic = Topic.from_settings(settings.topic(args.topic) if args.topic else settings.topics[0])
+    source: str = args.source
+    try:
+        if source.lower().startswith(("http://", "https://")):
+            html, url = _run_fetch_page(settings, source), source
+        else:
+            html, url = Path(source).read_bytes(), args.url
+        page = extract_page(html, url)
+    except (OSError, FetchError, ExtractionError) as error:
+        print(f"monitor: cannot extract {source}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(
+        json.dumps(
+            {
+                "title": page.title,
+                "text": page.text,
+                "summary": summarise(page.text, topic.all_terms()),
+                "published_at": iso_utc(page.published_at),
+                "language": page.language,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+    return EXIT_OK
+
+
+def _run_fetch_page(settings: Settings, url: str) -> bytes:
+    async def go() -> bytes:
+        async with open_http_session(settings.fetch) as http:
+            return (await fetch(http, url, settings.fetch, accept=PAGE_ACCEPT)).body
+
+    return asyncio.run(go())
+
+
+def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
+    from monitor.runtime import open_store
+
+    async def go() -> int:
+        now = datetime.now(UTC)
+        async with open_store(settings) as store:
+            if args.feeds_command == "add":
+                added = await store.add_feed(args.url, args.name, now)
+                print(f"added {args.url}" if added else f"{args.url} was already there; enabled")
+                return EXIT_OK
+            if args.feeds_command == "remove":
+                if await store.remove_feed(args.url):
+                    configured = any(feed.url == args.url for feed in settings.feeds)
+                    print(
+                        f"removed {args.url}"
+                        + (
+                            " (it is in the config file, so it returns at the next start)"
+                            if configured
+                            else ""
+                        )
+                    )
+                    return EXIT_OK
+                print(f"monitor: no feed {args.url}", file=sys.stderr)
+                return EXIT_FAILURE
+            await store.sync_config_feeds([(f.url, f.name) for f in settings.feeds], now)
+            _print_table(
+                ["STATUS", "ERRORS", "NEXT CHECK", "URL", "LAST ERROR"],
+                [
+                    [
+                        _feed_status(f.enabled, f.error_count),
+                        str(f.error_count),
+                        _when(f.next_check_at),
+                        f.url,
+                        f.last_error or "",
+                    ]
+                    for f in await store.list_feeds()
+                ],
+            )
+            return EXIT_OK
+
+    return asyncio.run(go())
+
+
+def _feed_status(enabled: bool, errors: int) -> str:
+    if not enabled:
+        return "disabled"
+    return "failing" if errors else "ok"
+
+
+def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
+    from monitor.runtime import open_store
+
+    async def go() -> int:
+        async with open_store(settings) as store:
+            alerts = await store.list_alerts(args.status, args.limit)
+        _print_table(
+            ["ID", "STATUS", "TRIES", "CREATED", "TOPIC", "TITLE", "LAST ERROR"],
+            [
+                [
+                    a.id,
+                    a.status,
+                    str(a.attempts),
+                    _when(a.created_at),
+                    a.topic,
+                    a.title[:60],
+                    a.last_error or "",
+                ]
+                for a in alerts
+            ],
+        )
+        return EXIT_OK
+
+    return asyncio.run(go())
+
+
+def cmd_db(settings: Settings, _args: argparse.Namespace) -> int:
+    from monitor.runtime import open_store
+
+    async def go() -> int:
+        async with open_store(settings):
+            print("database schema is up to date")
+        return EXIT_OK
+
+    return asyncio.run(go())
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _print_table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "once": cmd_once,
+    "classify": cmd_classify,
+    "extract": cmd_extract,
+    "feeds": cmd_feeds,
+    "alerts": cmd_alerts,
+    "db": cmd_db,
+}

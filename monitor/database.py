@@ -1,0 +1,71 @@
+"""The one async engine, SQLite pragmas, and schema migrations through Alembic."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from alembic import command
+
+ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+
+
+class DatabaseError(Exception):
+    """The database cannot be reached or migrated; the message says which and why."""
+
+
+def open_engine(database_url: str) -> AsyncEngine:
+    """Create the engine; for SQLite, make the file's folder and turn on WAL and foreign keys."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=5)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(connection: sqlite3.Connection, _record: Any) -> None:
+    cursor = connection.cursor()
+    # WAL lets readers (the CLI) work while the daemon writes; NORMAL sync is durable under WAL
+    # except for the last transactions on power loss, never corrupting.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def alembic_config() -> Config:
+    """Alembic's config, pointing at the migrations shipped beside the package."""
+    config = Config()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    return config
+
+
+async def upgrade_schema(engine: AsyncEngine) -> None:
+    """Apply every migration up to head on ``engine``'s database."""
+
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(run)
+    except (SQLAlchemyError, OSError) as error:
+        raise DatabaseError(f"cannot migrate the database at {engine.url!r}: {error}") from error
+
+
+def redacted(database_url: str) -> str:
+    """A database URL with any password hidden, fit for logs and errors."""
+    return make_url(database_url).render_as_string(hide_password=True)

@@ -1,0 +1,70 @@
+"""Turn the bytes of an RSS or Atom feed into frozen entries, without ever fetching."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from monitor.records import FeedEntry, ParsedFeed
+from monitor.text import html_to_text, squash_spaces
+
+
+class FeedParseError(Exception):
+    """The document is not a feed (an HTML page, garbage, an empty body)."""
+
+
+def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+    """Parse ``body`` as a feed found at ``url``.
+
+    feedparser is handed bytes, never a URL, so it cannot fetch anything itself. A feed that is
+    ill-formed but still yields entries (feedparser's "bozo" flag) is accepted with a warning.
+    """
+    if not body.strip():
+        raise FeedParseError("empty body")
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
+    entries = tuple(entry for raw in parsed.entries if (entry := _entry(raw)) is not None)
+    if not parsed.version and not entries:
+        reason = parsed.get("bozo_exception")
+        raise FeedParseError(f"not a feed: {reason}" if reason else "not a feed")
+    warning = str(parsed.bozo_exception) if parsed.bozo else None
+    title = squash_spaces(parsed.feed.get("title", "")) or url
+    return ParsedFeed(title=title, entries=entries, warning=warning)
+
+
+def _entry(raw: Any) -> FeedEntry | None:
+    url = squash_spaces(raw.get("link", ""))
+    title = html_to_text(raw.get("title", ""))
+    if not url or not url.lower().startswith(("http://", "https://")):
+        return None
+    content_parts = raw.get("content") or []
+    content = html_to_text(" ".join(part.get("value", "") for part in content_parts))
+    guid = squash_spaces(raw.get("id", "")) or _synthetic_guid(url, title)
+    return FeedEntry(
+        guid=guid,
+        url=url,
+        title=title,
+        summary=html_to_text(raw.get("summary", "")),
+        content=content,
+        published_at=_timestamp(raw.get("published_parsed") or raw.get("updated_parsed")),
+    )
+
+
+def _synthetic_guid(url: str, title: str) -> str:
+    return "sha1:" + hashlib.sha1(f"{url}\n{title}".encode()).hexdigest()
+
+
+def _timestamp(value: time.struct_time | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, ValueError):
+        return None

@@ -1,0 +1,261 @@
+"""The orchestrator: one feed check from fetch to stored alert, reading top to bottom.
+
+fetch (conditional) → parse → topic prefilter on title + summary → new? → fetch and extract the
+article page → match again on the full text → summarise → store article and alerts in one
+transaction. Every stage but fetching and storing is a pure function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiohttp
+import structlog
+
+from monitor.alerts import alert_payload
+from monitor.canonical import canonical_url
+from monitor.extractor import ExtractionError, extract_page
+from monitor.feed_parser import FeedParseError, parse_feed
+from monitor.fetcher import PAGE_ACCEPT, FetchError, fetch
+from monitor.records import ExtractedPage, Feed, FeedEntry, NewArticle, TopicMatch
+from monitor.schedule import next_check
+from monitor.settings import Settings
+from monitor.store import Store
+from monitor.summary import summarise
+from monitor.topic import TermSet, Topic, match_topic
+from monitor.webhook import Endpoint
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineContext:
+    """Everything a feed check needs, opened once by the daemon or the CLI."""
+
+    settings: Settings
+    store: Store
+    http: aiohttp.ClientSession
+    topics: tuple[Topic, ...]
+    endpoints: tuple[Endpoint, ...]
+    clock: Callable[[], datetime]
+    fetch_slots: asyncio.Semaphore
+
+
+@dataclass(frozen=True, slots=True)
+class FeedReport:
+    """What one feed check did."""
+
+    feed_url: str
+    error: str | None = None
+    new_articles: int = 0
+    matches: int = 0
+    alerts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    """What one pass over a set of feeds did."""
+
+    feeds: int
+    failed: int
+    new_articles: int
+    matches: int
+    alerts: int
+
+    @classmethod
+    def of(cls, reports: Sequence[FeedReport]) -> CycleReport:
+        return cls(
+            feeds=len(reports),
+            failed=sum(1 for report in reports if report.error is not None),
+            new_articles=sum(report.new_articles for report in reports),
+            matches=sum(report.matches for report in reports),
+            alerts=sum(report.alerts for report in reports),
+        )
+
+
+async def poll_feeds(context: PipelineContext, feeds: Sequence[Feed]) -> CycleReport:
+    """Check ``feeds`` concurrently (bounded by the fetch slots); a failure never stops another."""
+    reports = await asyncio.gather(*(refresh_feed(context, feed) for feed in feeds))
+    return CycleReport.of(reports)
+
+
+async def refresh_feed(context: PipelineContext, feed: Feed) -> FeedReport:
+    """Check one feed and process its new entries; failures are logged and recorded, not raised."""
+    with structlog.contextvars.bound_contextvars(feed_url=feed.url):
+        try:
+            return await _refresh(context, feed)
+        except (FetchError, FeedParseError) as error:
+            return await _failed(context, feed, str(error))
+        except Exception as error:
+            log.exception("feed check crashed")
+            return await _failed(context, feed, f"internal error: {type(error).__name__}: {error}")
+
+
+async def _refresh(context: PipelineContext, feed: Feed) -> FeedReport:
+    async with context.fetch_slots:
+        fetched = await fetch(
+            context.http,
+            feed.url,
+            context.settings.fetch,
+            etag=feed.etag,
+            last_modified=feed.last_modified,
+        )
+    body_hash = hashlib.sha256(fetched.body).hexdigest() if not fetched.not_modified else None
+    if fetched.not_modified or body_hash == feed.body_hash:
+        log.debug("feed unchanged", status=fetched.status)
+        await _succeeded(context, feed, fetched.etag, fetched.last_modified, feed.body_hash, None)
+        return FeedReport(feed_url=feed.url)
+    parsed = parse_feed(fetched.body, fetched.url, fetched.content_type)
+    if parsed.warning:
+        log.warning("feed is ill-formed but readable", error=parsed.warning)
+    slots = asyncio.Semaphore(context.settings.poll.article_concurrency)
+
+    async def bounded(entry: FeedEntry) -> tuple[int, int, int]:
+        async with slots:
+            return await process_entry(context, feed, parsed.title, entry)
+
+    outcomes = await asyncio.gather(*(bounded(entry) for entry in parsed.entries))
+    await _succeeded(context, feed, fetched.etag, fetched.last_modified, body_hash, parsed.title)
+    report = FeedReport(
+        feed_url=feed.url,
+        new_articles=sum(new for new, _, _ in outcomes),
+        matches=sum(matches for _, matches, _ in outcomes),
+        alerts=sum(alerts for _, _, alerts in outcomes),
+    )
+    log.info(
+        "feed checked",
+        entries=len(parsed.entries),
+        new_articles=report.new_articles,
+        matches=report.matches,
+        alerts=report.alerts,
+    )
+    return report
+
+
+async def process_entry(
+    context: PipelineContext, feed: Feed, feed_title: str, entry: FeedEntry
+) -> tuple[int, int, int]:
+    """Take one entry through the article stages; returns (new articles, matches, alerts)."""
+    lead = entry.summary or entry.content
+    candidates = [
+        topic for topic in context.topics if match_topic(topic, entry.title, lead).matched
+    ]
+    if not candidates:
+        return 0, 0, 0
+    canonical = canonical_url(entry.url)
+    if await context.store.is_known(feed.id, entry.guid, canonical):
+        return 0, 0, 0
+    with structlog.contextvars.bound_contextvars(article_url=entry.url):
+        page = await read_article(context, entry.url)
+    text = page.text if page is not None else entry.content or entry.summary
+    # The feed's own lead stays part of the evidence: a page that extracts badly must not lose
+    # a story the prefilter already recognised, but its full text can add terms or veto.
+    evidence = f"{lead}\n{text}" if lead and lead not in text else text
+    title = entry.title or (page.title if page else "") or entry.url
+    matches = tuple(m for topic in candidates if (m := match_topic(topic, title, evidence)).matched)
+    terms = TermSet.of(term for m in matches for term in m.terms)
+    article = NewArticle(
+        feed_id=feed.id,
+        guid=entry.guid,
+        url=entry.url,
+        canonical_url=canonical,
+        title=title,
+        summary=summarise(text, terms) or entry.summary,
+        text=text,
+        published_at=entry.published_at or (page.published_at if page else None),
+        language=page.language if page else None,
+        matches=matches,
+    )
+    now = context.clock()
+
+    def payload(alert_id: str, match: TopicMatch) -> dict[str, object]:
+        return alert_payload(
+            alert_id, match, article, source_title=feed_title, source_url=feed.url, detected_at=now
+        )
+
+    alerts = await context.store.save_article(
+        article, [endpoint.name for endpoint in context.endpoints], payload, now
+    )
+    if alerts is None:
+        return 0, 0, 0  # another feed stored the same story a moment ago
+    if matches:
+        log.info(
+            "article matched",
+            article_url=entry.url,
+            topics=[m.topic for m in matches],
+            score=max(m.score for m in matches),
+            alerts=alerts,
+        )
+    return 1, len(matches), alerts
+
+
+async def read_article(context: PipelineContext, url: str) -> ExtractedPage | None:
+    """Fetch and extract an article page; None (and a warning) when the page cannot be used."""
+    try:
+        async with context.fetch_slots:
+            fetched = await fetch(context.http, url, context.settings.fetch, accept=PAGE_ACCEPT)
+        return extract_page(_decoded(fetched.body, fetched.charset), fetched.url)
+    except (FetchError, ExtractionError) as error:
+        log.warning("article page unusable; using the feed's text", error=str(error))
+        return None
+
+
+def _decoded(body: bytes, charset: str | None) -> bytes | str:
+    """Honour the charset the server declared; otherwise trafilatura detects it from the bytes."""
+    if charset:
+        try:
+            return body.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return body
+
+
+async def _succeeded(
+    context: PipelineContext,
+    feed: Feed,
+    etag: str | None,
+    last_modified: str | None,
+    body_hash: str | None,
+    title: str | None,
+) -> None:
+    now = context.clock()
+    poll = context.settings.poll
+    await context.store.record_feed_success(
+        feed.id,
+        now=now,
+        title=title,
+        etag=etag,
+        last_modified=last_modified,
+        body_hash=body_hash,
+        next_check_at=next_check(
+            now,
+            interval_seconds=poll.interval_seconds,
+            error_count=0,
+            max_backoff_seconds=poll.max_backoff_seconds,
+        ),
+    )
+
+
+async def _failed(context: PipelineContext, feed: Feed, reason: str) -> FeedReport:
+    log.warning("feed check failed", error=reason)
+    now = context.clock()
+    poll = context.settings.poll
+    try:
+        await context.store.record_feed_failure(
+            feed.id,
+            now=now,
+            error=reason,
+            next_check_at=next_check(
+                now,
+                interval_seconds=poll.interval_seconds,
+                error_count=feed.error_count + 1,
+                max_backoff_seconds=poll.max_backoff_seconds,
+            ),
+        )
+    except Exception:
+        log.exception("could not record the feed failure")
+    return FeedReport(feed_url=feed.url, error=reason)

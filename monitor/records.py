@@ -1,0 +1,86 @@
+"""Frozen records passed between the pipeline's stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item of a parsed feed, reduced to plain text."""
+
+    guid: str
+    url: str
+    title: str
+    summary: str
+    content: str
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """What a feed document says: its title and its entries."""
+
+    title: str
+    entries: tuple[FeedEntry, ...]
+    warning: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedPage:
+    """The readable part of an article page."""
+
+    title: str
+    text: str
+    published_at: datetime | None
+    language: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMatch:
+    """How a text fared against one topic: whether it matched, its score, the terms that fired."""
+
+    topic: str
+    matched: bool
+    score: float
+    terms: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A feed as stored: where it is and what the last check learned."""
+
+    id: int
+    url: str
+    title: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    error_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """An article ready to be stored with its matches; alerts follow from the matches."""
+
+    feed_id: int
+    guid: str
+    url: str
+    canonical_url: str
+    title: str
+    summary: str
+    text: str
+    published_at: datetime | None
+    language: str | None
+    matches: tuple[TopicMatch, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAlert:
+    """An outbox row due for delivery."""
+
+    id: str
+    endpoint: str
+    payload: dict[str, object]
+    attempts: int

@@ -1,0 +1,55 @@
+"""Open and close what the pipeline needs: the engine, the store, the HTTP client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.database import DatabaseError, open_engine, upgrade_schema
+from monitor.fetcher import open_http_session
+from monitor.pipeline import PipelineContext
+from monitor.settings import Settings
+from monitor.store import Store
+from monitor.topic import Topic
+from monitor.webhook import configured_endpoints
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@asynccontextmanager
+async def open_store(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Store]:
+    """The store on the configured database, migrated to the current schema."""
+    engine = open_engine(settings.database_url)
+    try:
+        if migrate:
+            await upgrade_schema(engine)
+        yield Store(engine)
+    except (SQLAlchemyError, OSError) as error:
+        raise DatabaseError(f"database {engine.url!r} failed: {error}") from error
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def open_pipeline(
+    settings: Settings, clock: Callable[[], datetime] = utc_now
+) -> AsyncIterator[PipelineContext]:
+    """The store, the HTTP client and the compiled topics; config feeds synced into the store."""
+    async with open_store(settings) as store:
+        await store.sync_config_feeds([(f.url, f.name) for f in settings.feeds], clock())
+        async with open_http_session(settings.fetch) as http:
+            yield PipelineContext(
+                settings=settings,
+                store=store,
+                http=http,
+                topics=tuple(Topic.from_settings(topic) for topic in settings.topics),
+                endpoints=configured_endpoints(settings),
+                clock=clock,
+                fetch_slots=asyncio.Semaphore(settings.fetch.concurrency),
+            )

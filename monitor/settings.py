@@ -1,0 +1,251 @@
+"""The one validated settings object: the TOML config file, overridden by ``MONITOR_*`` vars."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key, the value, what was expected."""
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/?#]+", value, flags=re.IGNORECASE):
+        raise ValueError("expected an http:// or https:// URL")
+    return value
+
+
+HttpUrlText = Annotated[str, AfterValidator(_http_url)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TopicSettings(_Section):
+    """A topic: rule terms matched on word boundaries, and the score an item needs to match."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    description: str = ""
+    all_of: tuple[tuple[str, ...], ...] = ()
+    any_of: tuple[str, ...] = ()
+    none_of: tuple[str, ...] = ()
+    threshold: float = Field(default=1.0, ge=0)
+
+    @field_validator("all_of")
+    @classmethod
+    def _groups_not_empty(cls, groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+        for number, group in enumerate(groups, start=1):
+            if not group:
+                raise ValueError(f"all_of group {number} is empty")
+        return groups
+
+    @field_validator("all_of", "any_of", "none_of")
+    @classmethod
+    def _terms_not_blank(cls, value: Any) -> Any:
+        groups = value if value and isinstance(value[0], tuple) else (value,)
+        for group in groups:
+            for term in group:
+                if not term.strip():
+                    raise ValueError("a term is blank")
+        return value
+
+    @model_validator(mode="after")
+    def _has_rules(self) -> TopicSettings:
+        if not self.all_of and not self.any_of:
+            raise ValueError(f"topic {self.name!r} has neither all_of nor any_of terms")
+        if self.threshold > 0 and not self.any_of:
+            raise ValueError(
+                f"topic {self.name!r} needs any_of terms to reach threshold {self.threshold}"
+            )
+        return self
+
+
+class FeedSettings(_Section):
+    """A feed to poll."""
+
+    url: HttpUrlText
+    name: str | None = None
+
+
+class FetchSettings(_Section):
+    """Bounds on every HTTP fetch of feeds and article pages."""
+
+    user_agent: str = "monitor/0.1 (+https://github.com/monitor-news/monitor)"
+    connect_timeout_seconds: float = Field(default=10, gt=0)
+    read_timeout_seconds: float = Field(default=20, gt=0)
+    total_timeout_seconds: float = Field(default=60, gt=0)
+    max_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
+    max_redirects: int = Field(default=10, ge=0)
+    concurrency: int = Field(default=8, ge=1)
+    allow_networks: tuple[str, ...] = ()
+
+
+class PollSettings(_Section):
+    """How often feeds are checked."""
+
+    interval_seconds: float = Field(default=900, gt=0)
+    tick_seconds: float = Field(default=30, gt=0)
+    max_backoff_seconds: float = Field(default=6 * 3600, gt=0)
+    article_concurrency: int = Field(default=4, ge=1)
+
+
+class DeliverySettings(_Section):
+    """How pending alerts are sent."""
+
+    tick_seconds: float = Field(default=10, gt=0)
+    timeout_seconds: float = Field(default=15, gt=0)
+    batch_size: int = Field(default=50, ge=1)
+    retry_seconds: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+
+
+class Settings(BaseSettings):
+    """Everything the daemon and the CLI need, validated once at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MONITOR_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    database_url: str = "sqlite+aiosqlite:///data/monitor.db"
+    log_format: Literal["auto", "console", "json"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    webhook_url: HttpUrlText | None = None
+    webhook_secret: SecretStr | None = None
+    fetch: FetchSettings = FetchSettings()
+    poll: PollSettings = PollSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    topics: tuple[TopicSettings, ...] = Field(min_length=1)
+    feeds: tuple[FeedSettings, ...] = ()
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB"
+            )
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _standard_webhooks_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        raw = value.get_secret_value()
+        if not raw.startswith(WEBHOOK_SECRET_PREFIX):
+            raise ValueError(f"expected a secret of the form {WEBHOOK_SECRET_PREFIX}<base64>")
+        try:
+            base64.b64decode(raw.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+        except ValueError:
+            raise ValueError(
+                f"expected base64 after {WEBHOOK_SECRET_PREFIX} in the secret"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _unique_topic_names(self) -> Settings:
+        names = [topic.name for topic in self.topics]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"topic names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    def topic(self, name: str) -> TopicSettings:
+        """Return the topic called ``name``, or raise ConfigError naming the known ones."""
+        for topic in self.topics:
+            if topic.name == name:
+                return topic
+        known = ", ".join(t.name for t in self.topics)
+        raise ConfigError(f"no topic named {name!r}; known topics: {known}")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init arguments; the environment must win over them.
+        return env_settings, init_settings
+
+
+def config_path(explicit: Path | None, environ: Mapping[str, str]) -> Path:
+    """The config file: ``--config``, else ``MONITOR_CONFIG``, else the committed default."""
+    if explicit is not None:
+        return explicit
+    if environ.get("MONITOR_CONFIG"):
+        return Path(environ["MONITOR_CONFIG"])
+    return DEFAULT_CONFIG_PATH
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the configuration; ConfigError carries a message fit for an operator."""
+    environ = os.environ if environ is None else environ
+    path = config_path(path, environ)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read config file {path}: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    try:
+        return Settings(**data)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error, path)) from None
+
+
+def describe_validation_error(error: ValidationError, path: Path) -> str:
+    """One line per problem: the key, the offending value (secrets hidden) and what was expected."""
+    lines = [f"invalid configuration ({path}, MONITOR_* environment):"]
+    problems = error.errors(include_url=False)
+    locations = [problem["loc"] for problem in problems]
+    for problem in problems:
+        if any(
+            len(other) > len(problem["loc"]) and other[: len(problem["loc"])] == problem["loc"]
+            for other in locations
+        ):
+            continue  # a container's error restates the error of one of its items
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        value = problem.get("input")
+        shown = "***" if "secret" in key else repr(value)
+        if problem["type"] == "missing":
+            lines.append(f"  {key}: required but not set")
+        elif problem["type"] == "extra_forbidden":
+            lines.append(f"  {key} = {shown}: unknown key")
+        else:
+            message = problem["msg"].removeprefix("Value error, ")
+            lines.append(f"  {key} = {_clip(shown)}: {message}")
+    return "\n".join(lines)
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

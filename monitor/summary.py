@@ -1,0 +1,50 @@
+"""Extractive summaries: the few sentences of an article that best carry its topic."""
+
+from __future__ import annotations
+
+from monitor.text import split_sentences
+from monitor.topic import TermSet, normalise
+
+MAX_SENTENCES = 3
+MAX_CHARACTERS = 600
+_LEAD_BONUS = 1.5
+_SHORTEST = 40
+
+
+def summarise(
+    text: str,
+    terms: TermSet,
+    *,
+    max_sentences: int = MAX_SENTENCES,
+    max_characters: int = MAX_CHARACTERS,
+) -> str:
+    """Pick up to ``max_sentences`` sentences, lead first when it carries the topic, in text order.
+
+    A sentence scores one point per distinct topic term it contains; the lead sentence gets a
+    bonus because news writing puts the who-what-when there. No model and no network.
+    """
+    sentences = [s for s in split_sentences(text) if len(s) >= _SHORTEST] or split_sentences(text)
+    if not sentences:
+        return ""
+    scored = []
+    for position, sentence in enumerate(sentences[:200]):
+        score = float(len(terms.found(normalise(sentence))))
+        if position == 0:
+            score += _LEAD_BONUS
+        scored.append((score, -position, position, sentence))
+    best = sorted(scored, reverse=True)[:max_sentences]
+    chosen: list[str] = []
+    length = 0
+    for _, _, _, sentence in sorted(best, key=lambda item: item[2]):
+        if chosen and length + len(sentence) + 1 > max_characters:
+            break
+        chosen.append(sentence)
+        length += len(sentence) + 1
+    return _clip(" ".join(chosen), max_characters)
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"

@@ -1,0 +1,137 @@
+"""The database schema (SQLAlchemy typed ORM); Alembic migrations in ``alembic/`` create it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, whatever the database keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        # SQLite keeps text; dropping the offset keeps its ordering lexical and its format stable.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {  # noqa: RUF012  (SQLAlchemy reads it as a class dict)
+        datetime: UTCDateTime,
+        str: Text,
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+    }
+
+
+class FeedRow(Base):
+    """A polled feed with the state of its schedule and of its last fetch."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(unique=True)
+    name: Mapped[str | None]
+    title: Mapped[str] = mapped_column(default="")
+    origin: Mapped[str] = mapped_column(String(16), default="config")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    etag: Mapped[str | None]
+    last_modified: Mapped[str | None]
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    next_check_at: Mapped[datetime] = mapped_column(index=True)
+    last_checked_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    error_count: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None]
+    created_at: Mapped[datetime]
+
+
+class ArticleRow(Base):
+    """A story the pipeline kept; its canonical URL and per-feed GUID decide whether it is new."""
+
+    __tablename__ = "articles"
+    __table_args__ = (UniqueConstraint("feed_id", "guid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
+    guid: Mapped[str]
+    url: Mapped[str]
+    canonical_url: Mapped[str] = mapped_column(unique=True)
+    title: Mapped[str]
+    summary: Mapped[str]
+    text: Mapped[str]
+    language: Mapped[str | None] = mapped_column(String(8))
+    published_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class MatchRow(Base):
+    """Why an article belongs to a topic: its score and the terms that fired."""
+
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("article_id", "topic"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(100))
+    score: Mapped[float]
+    terms: Mapped[list[str]]
+    created_at: Mapped[datetime]
+
+
+class AlertRow(Base):
+    """The outbox: one alert per (article, topic, endpoint), written with its article."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("article_id", "topic", "endpoint"),
+        Index("ix_alerts_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(100))
+    endpoint: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    payload: Mapped[dict[str, Any]]
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None]
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]

@@ -1,0 +1,180 @@
+"""Shared fixtures: local servers, config files on the shipped default topic, databases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tomllib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from monitor.settings import Settings, load_settings
+from tests.web import Receiver, Site
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+DEFAULT_CONFIG = ROOT / "config" / "monitor.toml"
+POSTGRES_URL = os.environ.get(
+    "MONITOR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see only the MONITOR_* variables they set themselves."""
+    for key in list(os.environ):
+        if key.startswith("MONITOR_") and not key.startswith(("MONITOR_TEST_", "MONITOR_REQUIRE")):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Site]:
+    server = await Site().start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    server = await Receiver().start()
+    yield server
+    await server.close()
+
+
+def default_topics() -> list[dict[str, Any]]:
+    """The topics of the committed config: tests exercise what users get."""
+    with DEFAULT_CONFIG.open("rb") as file:
+        topics: list[dict[str, Any]] = tomllib.load(file)["topics"]
+    return topics
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    return repr(value)
+
+
+def write_config(
+    path: Path,
+    *,
+    database_url: str,
+    feeds: list[str],
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+    extra: str = "",
+) -> Path:
+    """A config file for a test run: the default topic, local feeds, a local receiver."""
+    lines = [f"database_url = {toml_value(database_url)}", 'log_format = "json"']
+    if webhook_url:
+        lines.append(f"webhook_url = {toml_value(webhook_url)}")
+    if webhook_secret:
+        lines.append(f"webhook_secret = {toml_value(webhook_secret)}")
+    lines += [
+        "[fetch]",
+        'allow_networks = ["127.0.0.0/8"]',
+        "total_timeout_seconds = 5",
+        "read_timeout_seconds = 2",
+        "connect_timeout_seconds = 2",
+    ]
+    lines += ["[delivery]", "timeout_seconds = 2", "[poll]", "tick_seconds = 0.2"]
+    if extra:
+        lines.append(extra)
+    for topic in default_topics():
+        lines.append("[[topics]]")
+        lines += [f"{key} = {toml_value(value)}" for key, value in topic.items()]
+    for url in feeds:
+        lines += ["[[feeds]]", f"url = {toml_value(url)}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'monitor.db'}"
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, sqlite_url: str) -> Any:
+    def make(feeds: list[str], webhook_url: str | None = None, **kwargs: Any) -> Settings:
+        kwargs.setdefault("database_url", sqlite_url)
+        path = write_config(
+            tmp_path / f"monitor-{uuid.uuid4().hex[:6]}.toml",
+            feeds=feeds,
+            webhook_url=webhook_url,
+            **kwargs,
+        )
+        return load_settings(path)
+
+    return make
+
+
+async def _admin() -> asyncpg.Connection:
+    url = make_url(POSTGRES_URL)
+    return await asyncpg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+        timeout=3,
+    )
+
+
+async def _create_database(name: str) -> None:
+    admin = await _admin()
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+
+async def _drop_database(name: str) -> None:
+    admin = await _admin()
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards.
+
+    Skipped with the reason when PostgreSQL cannot be reached, unless MONITOR_REQUIRE_POSTGRES=1
+    (as in CI), where that is a failure.
+    """
+    name = f"monitor_test_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_create_database(name))
+    except (OSError, asyncpg.PostgresError) as error:
+        shown = make_url(POSTGRES_URL).render_as_string(hide_password=True)
+        problem = f"PostgreSQL at {shown} unreachable: {error}"
+        if os.environ.get("MONITOR_REQUIRE_POSTGRES") == "1":
+            pytest.fail(problem)
+        pytest.skip(problem)
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_drop_database(name))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """Each storage test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return sqlite_url
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    return FIXTURES

@@ -1,0 +1,179 @@
+"""The storage contract, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.database import open_engine, upgrade_schema
+from monitor.records import NewArticle, TopicMatch
+from monitor.store import Store
+
+NOW = datetime(2024, 1, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    engine = open_engine(database_url)
+    await upgrade_schema(engine)
+    yield Store(engine)
+    await engine.dispose()
+
+
+def article(
+    feed_id: int, *, guid: str = "g1", url: str = "https://news.example/a", matched: bool = True
+) -> NewArticle:
+    matches = (TopicMatch("talks", True, 3.0, ("Iraq", "withdrawal")),) if matched else ()
+    return NewArticle(
+        feed_id=feed_id,
+        guid=guid,
+        url=url,
+        canonical_url=url,
+        title="US and Iraq start talks",
+        summary="Talks began.",
+        text="Talks began. More text.",
+        published_at=NOW,
+        language="en",
+        matches=matches,
+    )
+
+
+def payload(alert_id: str, match: TopicMatch) -> dict[str, object]:
+    return {"id": alert_id, "topic": match.topic}
+
+
+async def feed_id(store: Store, url: str = "https://news.example/feed") -> int:
+    await store.add_feed(url, "Example", NOW)
+    feeds = await store.feeds_to_poll(None)
+    return next(feed.id for feed in feeds if feed.url == url)
+
+
+async def test_migrating_twice_is_harmless(database_url: str) -> None:
+    engine = open_engine(database_url)
+    await upgrade_schema(engine)
+    await upgrade_schema(engine)
+    await engine.dispose()
+
+
+async def test_config_sync_adds_updates_and_disables(store: Store) -> None:
+    await store.sync_config_feeds(
+        [("https://a.example/rss", "A"), ("https://b.example/rss", None)], NOW
+    )
+    await store.add_feed("https://c.example/rss", "by hand", NOW)
+    await store.sync_config_feeds([("https://a.example/rss", "A renamed")], NOW)
+
+    feeds = {feed.url: feed for feed in await store.list_feeds()}
+    assert feeds["https://a.example/rss"].name == "A renamed"
+    assert feeds["https://a.example/rss"].enabled
+    assert not feeds["https://b.example/rss"].enabled  # dropped from the config
+    assert feeds["https://c.example/rss"].enabled  # added by hand: the config leaves it alone
+    polled = {feed.url for feed in await store.feeds_to_poll(None)}
+    assert polled == {"https://a.example/rss", "https://c.example/rss"}
+
+
+async def test_add_and_remove_feed(store: Store) -> None:
+    assert await store.add_feed("https://c.example/rss", None, NOW)
+    assert not await store.add_feed("https://c.example/rss", None, NOW)
+    assert await store.remove_feed("https://c.example/rss")
+    assert not await store.remove_feed("https://c.example/rss")
+    assert await store.list_feeds() == []
+
+
+async def test_due_feeds_follow_the_schedule(store: Store) -> None:
+    first = await feed_id(store, "https://a.example/rss")
+    await feed_id(store, "https://b.example/rss")
+    await store.record_feed_success(
+        first,
+        now=NOW,
+        next_check_at=NOW + timedelta(minutes=15),
+        title="A",
+        etag='"v1"',
+        last_modified=None,
+        body_hash="h",
+    )
+    due = await store.feeds_to_poll(NOW + timedelta(minutes=1))
+    assert [feed.url for feed in due] == ["https://b.example/rss"]
+    later = await store.feeds_to_poll(NOW + timedelta(minutes=16))
+    remembered = next(feed for feed in later if feed.id == first)
+    assert (remembered.etag, remembered.body_hash, remembered.title) == ('"v1"', "h", "A")
+
+
+async def test_failures_are_counted_and_a_success_resets_them(store: Store) -> None:
+    feed = await feed_id(store)
+    for _ in range(2):
+        await store.record_feed_failure(feed, now=NOW, next_check_at=NOW, error="HTTP 500")
+    [status] = await store.list_feeds()
+    assert (status.error_count, status.last_error) == (2, "HTTP 500")
+    await store.record_feed_success(
+        feed, now=NOW, next_check_at=NOW, title=None, etag=None, last_modified=None, body_hash=None
+    )
+    [status] = await store.list_feeds()
+    assert (status.error_count, status.last_error) == (0, None)
+
+
+async def test_an_article_is_stored_once_with_its_alerts(store: Store) -> None:
+    feed = await feed_id(store)
+    assert await store.save_article(article(feed), ["default", "ops"], payload, NOW) == 2
+    # Same canonical URL from another entry, and same GUID with another URL: both already known.
+    assert await store.save_article(article(feed, guid="g2"), ["default"], payload, NOW) is None
+    assert (
+        await store.save_article(
+            article(feed, url="https://news.example/other"), ["default"], payload, NOW
+        )
+        is None
+    )
+    assert await store.count_articles() == 1
+    assert await store.is_known(feed, "g1", "https://news.example/zzz")
+    assert await store.is_known(feed + 1, "zzz", "https://news.example/a")
+    assert not await store.is_known(feed, "g9", "https://news.example/b")
+    alerts = await store.list_alerts()
+    assert sorted(alert.endpoint for alert in alerts) == ["default", "ops"]
+    assert all(alert.status == "pending" for alert in alerts)
+
+
+async def test_an_unmatched_article_is_remembered_without_alerts(store: Store) -> None:
+    feed = await feed_id(store)
+    assert await store.save_article(article(feed, matched=False), ["default"], payload, NOW) == 0
+    assert await store.is_known(feed, "g1", "https://news.example/a")
+    assert await store.list_alerts() == []
+
+
+async def test_alert_lifecycle(store: Store) -> None:
+    feed = await feed_id(store)
+    await store.save_article(article(feed), ["default"], payload, NOW)
+    [due] = await store.due_alerts(NOW, "default", 10)
+    assert due.payload == {"id": due.id, "topic": "talks"}
+    assert await store.due_alerts(NOW, "other", 10) == []
+
+    retry_at = NOW + timedelta(seconds=5)
+    await store.mark_failed(due.id, error="HTTP 503", status_code=503, next_attempt_at=retry_at)
+    assert await store.due_alerts(NOW, "default", 10) == []
+    [again] = await store.due_alerts(retry_at, "default", 10)
+    assert (again.id, again.attempts) == (due.id, 1)
+
+    await store.mark_delivered(due.id, status_code=204, now=retry_at)
+    assert await store.due_alerts(retry_at + timedelta(days=1), "default", 10) == []
+    [shown] = await store.list_alerts(status="delivered")
+    assert (shown.id, shown.attempts, shown.title) == (due.id, 2, "US and Iraq start talks")
+
+
+async def test_an_alert_past_its_last_attempt_is_dead_and_visible(store: Store) -> None:
+    feed = await feed_id(store)
+    await store.save_article(article(feed), ["default"], payload, NOW)
+    [due] = await store.due_alerts(NOW, "default", 10)
+    await store.mark_failed(
+        due.id, error="connection refused", status_code=None, next_attempt_at=None
+    )
+    assert await store.due_alerts(NOW + timedelta(days=30), "default", 10) == []
+    [dead] = await store.list_alerts(status="dead")
+    assert (dead.id, dead.last_error) == (due.id, "connection refused")
+
+
+async def test_removing_a_feed_keeps_its_articles_known(store: Store) -> None:
+    feed = await feed_id(store)
+    await store.save_article(article(feed), ["default"], payload, NOW)
+    await store.remove_feed("https://news.example/feed")
+    assert await store.is_known(999, "other", "https://news.example/a")
+    assert len(await store.list_alerts()) == 1
