@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import courlan
+
+# Tracking parameters news sites add to feed links that courlan's list does not know:
+# Webtrekk (heise: wt_mc), AT Internet (at_*), NYT (smid), Guardian (CMP), MSN (ocid), cmpid.
+_MORE_TRACKERS = re.compile(r"^(?:wt_|at_|__)|^(?:cmpid|ocid|smid|cmp|ito|spm)$", re.IGNORECASE)
 
 
 def canonical_url(url: str) -> str:
@@ -19,4 +24,11 @@ def canonical_url(url: str) -> str:
     except ValueError:
         normalised = url.strip()
     parts = urlsplit(normalised)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+    query = urlencode(
+        [
+            (key, value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+            if not _MORE_TRACKERS.search(key)
+        ]
+    )
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))

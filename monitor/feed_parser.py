@@ -53,7 +53,10 @@ def _entry(raw: Any) -> FeedEntry | None:
         title=title,
         summary=html_to_text(raw.get("summary", "")),
         content=content,
-        published_at=_timestamp(raw.get("published_parsed") or raw.get("updated_parsed")),
+        # dict.get: feedparser's own .get() maps the two keys onto each other, with a warning.
+        published_at=_timestamp(
+            dict.get(raw, "published_parsed") or dict.get(raw, "updated_parsed")
+        ),
     )
 
 

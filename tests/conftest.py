@@ -64,6 +64,18 @@ def toml_value(value: Any) -> str:
     return repr(value)
 
 
+TEST_SECTIONS: dict[str, dict[str, Any]] = {
+    "fetch": {
+        "allow_networks": ["127.0.0.0/8"],
+        "total_timeout_seconds": 5,
+        "read_timeout_seconds": 2,
+        "connect_timeout_seconds": 2,
+    },
+    "delivery": {"timeout_seconds": 2},
+    "poll": {"tick_seconds": 0.2},
+}
+
+
 def write_config(
     path: Path,
     *,
@@ -71,24 +83,19 @@ def write_config(
     feeds: list[str],
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
-    extra: str = "",
+    sections: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
-    """A config file for a test run: the default topic, local feeds, a local receiver."""
+    """A config file for a test run: the default topic, local feeds, a local receiver;
+    ``sections`` overrides keys of ``[fetch]``, ``[delivery]`` and ``[poll]``."""
     lines = [f"database_url = {toml_value(database_url)}", 'log_format = "json"']
     if webhook_url:
         lines.append(f"webhook_url = {toml_value(webhook_url)}")
     if webhook_secret:
         lines.append(f"webhook_secret = {toml_value(webhook_secret)}")
-    lines += [
-        "[fetch]",
-        'allow_networks = ["127.0.0.0/8"]',
-        "total_timeout_seconds = 5",
-        "read_timeout_seconds = 2",
-        "connect_timeout_seconds = 2",
-    ]
-    lines += ["[delivery]", "timeout_seconds = 2", "[poll]", "tick_seconds = 0.2"]
-    if extra:
-        lines.append(extra)
+    for name, defaults in TEST_SECTIONS.items():
+        values = {**defaults, **(sections or {}).get(name, {})}
+        lines.append(f"[{name}]")
+        lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
     for topic in default_topics():
         lines.append("[[topics]]")
         lines += [f"{key} = {toml_value(value)}" for key, value in topic.items()]

@@ -1,0 +1,49 @@
+"""Canonical URLs: the same article behind tracking links is one URL."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.canonical import canonical_url
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "https://News.Example.com/a/b?utm_source=rss&utm_medium=feed",
+            "https://news.example.com/a/b",
+        ),
+        (
+            "https://www.aljazeera.com/news/2024/1/25/x?traffic_source=rss",
+            "https://www.aljazeera.com/news/2024/1/25/x",
+        ),
+        ("https://news.example/a#comments", "https://news.example/a"),
+        ("http://news.example:80/a?fbclid=IwAR0", "http://news.example/a"),
+        ("https://news.example", "https://news.example/"),
+        (
+            "http://www.heise.de/meldung/x-3088438.html?wt_mc=rss.developer.beitrag.atom",
+            "http://www.heise.de/meldung/x-3088438.html",
+        ),
+        (
+            "https://www.theguardian.com/world/2024/jan/25/x?CMP=share_btn_tw",
+            "https://www.theguardian.com/world/2024/jan/25/x",
+        ),
+        (
+            "https://www.nytimes.com/2024/01/25/world/x.html?smid=nytcore-ios-share",
+            "https://www.nytimes.com/2024/01/25/world/x.html",
+        ),
+    ],
+)
+def test_tracking_and_noise_are_removed(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_parameters_that_select_content_are_kept_in_a_stable_order() -> None:
+    assert (
+        canonical_url("https://x.example/story.php?story_fbid=12&id=3")
+        == "https://x.example/story.php?id=3&story_fbid=12"
+    )
+    assert canonical_url("https://x.example/story.php?id=3&page=2") != canonical_url(
+        "https://x.example/story.php?id=3&page=3"
+    )

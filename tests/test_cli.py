@@ -1,0 +1,270 @@
+"""The ``monitor`` command as a user runs it: real processes, exit codes, output."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.cli import main
+from tests.conftest import ROOT, write_config
+from tests.test_pipeline import serve_seed
+from tests.web import Receiver, Site
+
+COMMANDS = [
+    [],
+    ["run"],
+    ["once"],
+    ["classify"],
+    ["extract"],
+    ["feeds"],
+    ["feeds", "list"],
+    ["feeds", "add"],
+    ["feeds", "remove"],
+    ["alerts"],
+    ["alerts", "list"],
+    ["db"],
+    ["db", "upgrade"],
+]
+
+
+async def monitor(
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    stdin: bytes | None = None,
+    seconds: float = 60,
+) -> tuple[int, str, str]:
+    """Run ``python -m monitor ARGS`` without blocking the local servers of the test."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "monitor",
+        *args,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin), seconds)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "monitor")
+def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_status:
+        main([*command, "--help"])
+    assert exit_status.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: monitor")
+
+
+async def test_once_alerts_and_prints_a_summary(
+    site: Site, receiver: Receiver, fixtures_dir: Path, tmp_path: Path, sqlite_url: str
+) -> None:
+    config = write_config(
+        tmp_path / "monitor.toml",
+        database_url=sqlite_url,
+        feeds=[serve_seed(site, fixtures_dir), site.url("/missing.xml")],
+        webhook_url=receiver.url,
+    )
+
+    status, out, err = await monitor("--config", str(config), "once", cwd=tmp_path)
+
+    assert status == 0, err
+    assert out.strip() == (
+        "feeds polled: 2 (1 failed), new articles: 1, matches: 1, alerts sent: 1, failed: 0"
+    )
+    assert len(receiver.deliveries) == 1
+    failure = next(json.loads(line) for line in err.splitlines() if '"feed check failed"' in line)
+    assert failure["feed_url"] == site.url("/missing.xml")
+    assert failure["error"] == "HTTP 404 Not Found"
+
+    status, out, _ = await monitor("--config", str(config), "alerts", "list", cwd=tmp_path)
+    assert status == 0
+    assert "delivered" in out
+    assert "U.S. initiates talks with Iraq" in out
+
+    status, out, _ = await monitor("--config", str(config), "feeds", "list", cwd=tmp_path)
+    assert status == 0
+    assert "failing" in out
+    assert "HTTP 404 Not Found" in out
+
+
+async def test_the_config_file_comes_from_monitor_config(tmp_path: Path, sqlite_url: str) -> None:
+    config = write_config(tmp_path / "elsewhere.toml", database_url=sqlite_url, feeds=[])
+    status, out, err = await monitor("once", cwd=tmp_path, env={"MONITOR_CONFIG": str(config)})
+    assert status == 0, err
+    assert out.startswith("feeds polled: 0")
+
+
+@pytest.mark.parametrize(
+    ("env", "toml", "expected"),
+    [
+        (
+            {"MONITOR_POLL__INTERVAL_SECONDS": "soon"},
+            "",
+            "poll.interval_seconds = 'soon': Input should be a valid number",
+        ),
+        ({"MONITOR_DATABASE_URL": "mysql://db"}, "", "database_url = 'mysql://db': expected"),
+        ({"MONITOR_WEBHOOK_URL": "ftp://hooks"}, "", "webhook_url = 'ftp://hooks': expected"),
+        ({"MONITOR_WEBHOOK_SECRET": "hunter2"}, "", "webhook_secret = ***: expected a secret"),
+        (
+            {},
+            '[[feeds]]\nurl = "https://a.example/rss"\nnmae = "A"\n',
+            "feeds.0.nmae = 'A': unknown key",
+        ),
+        ({}, '[[topics]]\nname = "empty"\nall_of = [[]]\n', "all_of group 1 is empty"),
+        ({}, "database_url = \n", "is not valid TOML"),
+    ],
+)
+async def test_bad_config_exits_2_naming_the_key(
+    tmp_path: Path, sqlite_url: str, env: dict[str, str], toml: str, expected: str
+) -> None:
+    config = write_config(tmp_path / "monitor.toml", database_url=sqlite_url, feeds=[])
+    if toml:
+        config.write_text(toml + config.read_text())
+    status, out, err = await monitor("--config", str(config), "once", cwd=tmp_path, env=env)
+    assert status == 2
+    assert expected in err
+    assert "hunter2" not in err + out
+
+
+async def test_a_missing_config_file_exits_2(tmp_path: Path) -> None:
+    status, _, err = await monitor("--config", "nowhere.toml", "once", cwd=tmp_path)
+    assert status == 2
+    assert "config file not found: nowhere.toml" in err
+
+
+async def test_run_stops_cleanly_on_sigterm(
+    site: Site, receiver: Receiver, fixtures_dir: Path, tmp_path: Path, sqlite_url: str
+) -> None:
+    config = write_config(
+        tmp_path / "monitor.toml",
+        database_url=sqlite_url,
+        feeds=[serve_seed(site, fixtures_dir)],
+        webhook_url=receiver.url,
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "monitor",
+        "--config",
+        str(config),
+        "run",
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    await receiver.wait_for(1, seconds=30)  # the daemon polled and delivered
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(process.communicate(), 15)
+    assert process.returncode == 0, err.decode()
+    assert time.monotonic() - started < 10
+    events = [
+        json.loads(line)["event"] for line in err.decode().splitlines() if line.startswith("{")
+    ]
+    assert "monitor started" in events
+    assert events[-1] == "monitor stopped"
+
+
+async def test_classify_reads_json_lines(tmp_path: Path, sqlite_url: str) -> None:
+    config = write_config(tmp_path / "monitor.toml", database_url=sqlite_url, feeds=[])
+    lines = [
+        {
+            "id": "a",
+            "title": "US and Iraq begin talks on ending coalition mission",
+            "description": "The Higher Military Commission will set a timetable for US troops.",
+        },
+        {"id": "b", "title": "Heatwave grips southern Europe", "summary": "Wildfires spread."},
+        {
+            "title": "Iraq's parliament votes to expel US troops",
+            "text": "The vote asks the government to end the presence of foreign forces.",
+        },
+    ]
+    stdin = "\n".join(json.dumps(line) for line in lines).encode() + b"\nnot json\n"
+    status, out, err = await monitor("--config", str(config), "classify", cwd=tmp_path, stdin=stdin)
+    results = [json.loads(line) for line in out.splitlines()]
+    assert [(r["id"], r["match"]) for r in results] == [("a", True), ("b", False), (3, True)]
+    assert "Higher Military Commission" in results[0]["terms"]
+    assert results[1]["score"] == 0
+    assert status == 1  # one line was not JSON
+    assert "line 4" in err
+
+
+async def test_extract_prints_the_article(
+    tmp_path: Path, sqlite_url: str, fixtures_dir: Path
+) -> None:
+    config = write_config(tmp_path / "monitor.toml", database_url=sqlite_url, feeds=[])
+    status, out, err = await monitor(
+        "--config",
+        str(config),
+        "extract",
+        str(fixtures_dir / "seed-article.html"),
+        "--url",
+        "https://news.example/us-iraq",
+        cwd=tmp_path,
+    )
+    assert status == 0, err
+    page: dict[str, Any] = json.loads(out)
+    assert (
+        page["title"] == "U.S. initiates talks with Iraq on withdrawal of American troops "
+        "from country"
+    )
+    assert page["language"] == "en"
+    assert page["published_at"] == "2024-01-26T00:00:00Z"
+    assert "Higher Military Commission" in page["summary"]
+    assert "Weather forecast" not in page["text"]  # the sidebar is not the article
+
+
+async def test_extract_reports_a_missing_file(tmp_path: Path, sqlite_url: str) -> None:
+    config = write_config(tmp_path / "monitor.toml", database_url=sqlite_url, feeds=[])
+    status, _, err = await monitor("--config", str(config), "extract", "nope.html", cwd=tmp_path)
+    assert status == 1
+    assert "cannot extract nope.html" in err
+
+
+async def test_feeds_add_list_remove(tmp_path: Path, sqlite_url: str) -> None:
+    config = write_config(
+        tmp_path / "monitor.toml", database_url=sqlite_url, feeds=["https://configured.example/rss"]
+    )
+    base = ("--config", str(config), "feeds")
+    assert (await monitor(*base, "add", "https://added.example/rss", cwd=tmp_path))[0] == 0
+    status, out, _ = await monitor(*base, "list", cwd=tmp_path)
+    assert status == 0
+    assert "https://added.example/rss" in out
+    assert "https://configured.example/rss" in out
+    status, out, _ = await monitor(*base, "remove", "https://added.example/rss", cwd=tmp_path)
+    assert (status, out.strip()) == (0, "removed https://added.example/rss")
+    status, _, err = await monitor(*base, "remove", "https://added.example/rss", cwd=tmp_path)
+    assert status == 1
+    assert "no feed https://added.example/rss" in err
+
+
+async def test_db_upgrade_creates_the_schema(tmp_path: Path, sqlite_url: str) -> None:
+    config = write_config(tmp_path / "monitor.toml", database_url=sqlite_url, feeds=[])
+    status, out, _ = await monitor("--config", str(config), "db", "upgrade", cwd=tmp_path)
+    assert (status, out.strip()) == (0, "database schema is up to date")
+    assert (tmp_path / "monitor.db").exists()
+
+
+async def test_an_unreachable_database_is_fatal_with_a_clear_message(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "monitor.toml",
+        feeds=[],
+        database_url="postgresql+asyncpg://nobody:pw@127.0.0.1:1/none",
+    )
+    status, _, err = await monitor("--config", str(config), "once", cwd=tmp_path)
+    assert status == 1
+    assert "cannot migrate the database" in err
+    assert "pw@" not in err
