@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from monitor.text import split_sentences
 from monitor.topic import TermSet, normalise
 
@@ -9,6 +11,7 @@ MAX_SENTENCES = 3
 MAX_CHARACTERS = 600
 _LEAD_BONUS = 1.5
 _SHORTEST = 40
+_ENDS_SENTENCE = re.compile(r"[.!?。؟…][\"'”’»)\]]*$")
 
 
 def summarise(
@@ -23,7 +26,9 @@ def summarise(
     A sentence scores one point per distinct topic term it contains; the lead sentence gets a
     bonus because news writing puts the who-what-when there. No model and no network.
     """
-    sentences = [s for s in split_sentences(text) if len(s) >= _SHORTEST] or split_sentences(text)
+    every = split_sentences(text)
+    # Headlines, captions and bylines in the extracted text are lines without a full stop.
+    sentences = [s for s in every if len(s) >= _SHORTEST and _ENDS_SENTENCE.search(s)] or every
     if not sentences:
         return ""
     scored = []

@@ -1,0 +1,67 @@
+"""Configuration: the committed file, environment overrides, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.settings import ConfigError, load_settings
+from tests.conftest import DEFAULT_CONFIG
+
+
+def test_the_committed_config_is_valid() -> None:
+    settings = load_settings(DEFAULT_CONFIG)
+    assert settings.database_url == "sqlite+aiosqlite:///data/monitor.db"
+    assert [topic.name for topic in settings.topics] == ["us-iraq-security-talks"]
+    assert len(settings.feeds) >= 5
+    assert settings.webhook_url is None
+
+
+def test_environment_variables_override_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MONITOR_DATABASE_URL", "postgresql+asyncpg://monitor@db/monitor")
+    monkeypatch.setenv("MONITOR_WEBHOOK_URL", "https://hooks.example/monitor")
+    monkeypatch.setenv("MONITOR_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    monkeypatch.setenv("MONITOR_LOG_FORMAT", "json")
+    monkeypatch.setenv("MONITOR_POLL__INTERVAL_SECONDS", "120")
+    settings = load_settings(DEFAULT_CONFIG)
+    assert settings.database_url == "postgresql+asyncpg://monitor@db/monitor"
+    assert settings.webhook_url == "https://hooks.example/monitor"
+    assert settings.log_format == "json"
+    assert settings.poll.interval_seconds == 120
+    assert settings.poll.tick_seconds == 30  # the rest of the section still comes from the file
+    assert "MfKQ9r8" not in repr(settings)
+
+
+def test_monitor_config_chooses_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "mine.toml"
+    config.write_text('[[topics]]\nname = "mine"\nany_of = ["solar"]\n')
+    monkeypatch.setenv("MONITOR_CONFIG", str(config))
+    assert [topic.name for topic in load_settings().topics] == ["mine"]
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("", "topics: required but not set"),
+        ('[[topics]]\nname = "Bad Name"\nany_of = ["x"]\n', "topics.0.name = 'Bad Name'"),
+        ('[[topics]]\nname = "t"\n', "has neither all_of nor any_of terms"),
+        ('[[topics]]\nname = "t"\nall_of = [["a"]]\nthreshold = 2\n', "needs any_of terms"),
+        ('[[topics]]\nname = "t"\nany_of = [" "]\n', "a term is blank"),
+        (
+            '[[topics]]\nname = "t"\nany_of = ["a"]\n[[topics]]\nname = "t"\nany_of = ["b"]\n',
+            "topic names must be unique; repeated: t",
+        ),
+        ('[[topics]]\nname = "t"\nany_of = ["a"]\nwords = ["b"]\n', "topics.0.words"),
+        (
+            '[[topics]]\nname = "t"\nany_of = ["a"]\n[[feeds]]\nurl = "feeds.example/rss"\n',
+            "feeds.0.url = 'feeds.example/rss': expected an http:// or https:// URL",
+        ),
+    ],
+)
+def test_mistakes_are_named(tmp_path: Path, toml: str, message: str) -> None:
+    config = tmp_path / "monitor.toml"
+    config.write_text(toml)
+    with pytest.raises(ConfigError) as error:
+        load_settings(config)
+    assert message in str(error.value)

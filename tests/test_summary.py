@@ -1,0 +1,51 @@
+"""Extractive summaries pick the sentences that carry the topic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor.extractor import extract_page
+from monitor.settings import TopicSettings
+from monitor.summary import summarise
+from monitor.text import split_sentences
+from monitor.topic import TermSet, Topic
+from tests.conftest import default_topics
+
+
+def test_the_seed_summary_names_the_commission_and_the_withdrawal(fixtures_dir: Path) -> None:
+    topic = Topic.from_settings(TopicSettings.model_validate(default_topics()[0]))
+    text = extract_page((fixtures_dir / "seed-article.html").read_bytes(), None).text
+    summary = summarise(text, topic.all_terms())
+    assert "Higher Military Commission" in summary
+    assert "withdrawal" in summary
+    assert len(summary) <= 600
+    assert summary.startswith("The United States officially confirmed")  # the lead comes first
+    assert len(split_sentences(summary)) <= 3
+
+
+def test_sentences_keep_their_order_and_the_best_are_chosen() -> None:
+    text = (
+        "Markets were calm on Monday in the region overall. "
+        "Weather was warm across the whole country this week. "
+        "Iraq and the US agreed a timetable for the withdrawal of coalition troops. "
+        "Officials said nothing else about the football results today."
+    )
+    summary = summarise(text, TermSet.of(["Iraq", "withdrawal", "troops"]), max_sentences=2)
+    assert summary == (
+        "Markets were calm on Monday in the region overall. Iraq and the US "
+        "agreed a timetable for the withdrawal of coalition troops."
+    )
+
+
+def test_abbreviations_do_not_end_sentences() -> None:
+    assert split_sentences("The U.S. Defense Secretary visited. He left.") == [
+        "The U.S. Defense Secretary visited.",
+        "He left.",
+    ]
+
+
+def test_long_text_is_clipped_on_a_word() -> None:
+    text = "Iraq " * 400 + "."
+    summary = summarise(text, TermSet.of(["Iraq"]), max_characters=100)
+    assert len(summary) <= 100
+    assert summary.endswith("…")
