@@ -6,15 +6,17 @@ is new, so a crash or a second worker can never store an article or its alert tw
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from monitor.records import Feed, NewArticle, PendingAlert, TopicMatch
 from monitor.tables import AlertRow, ArticleRow, FeedRow, MatchRow
@@ -59,6 +61,19 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite has one writer at a time; queueing writers here instead of in SQLite's busy
+        # handler (which sleeps and polls) keeps concurrent feed checks from stalling.
+        self._one_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction that commits on success and rolls back on error."""
+        if self._one_writer is None:
+            async with self._sessions.begin() as session:
+                yield session
+            return
+        async with self._one_writer, self._sessions.begin() as session:
+            yield session
 
     def _insert(self, table: Any) -> postgresql.Insert | sqlite.Insert:
         """INSERT with ``on_conflict_do_nothing``, which each dialect spells in its own module."""
@@ -76,7 +91,7 @@ class Store:
         Feeds added with ``monitor feeds add`` are left alone.
         """
         urls = [url for url, _ in feeds]
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             for url, name in feeds:
                 await session.execute(
                     self._insert(FeedRow)
@@ -105,7 +120,7 @@ class Store:
 
     async def add_feed(self, url: str, name: str | None, now: datetime) -> bool:
         """Add a feed by hand; False if it was already there (it is then re-enabled)."""
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             added = await session.execute(
                 self._insert(FeedRow)
                 .values(
@@ -128,7 +143,7 @@ class Store:
 
     async def remove_feed(self, url: str) -> bool:
         """Delete a feed; its stored articles stay, so their stories never alert again."""
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             removed = await session.execute(
                 delete(FeedRow).where(FeedRow.url == url).returning(FeedRow.id)
             )
@@ -179,14 +194,14 @@ class Store:
         }
         if title:
             values["title"] = title
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(values))
 
     async def record_feed_failure(
         self, feed_id: int, *, now: datetime, next_check_at: datetime, error: str
     ) -> None:
         """Remember a failed check and when to try again."""
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(
                 update(FeedRow)
                 .where(FeedRow.id == feed_id)
@@ -245,7 +260,7 @@ class Store:
         All in one transaction, and only if the article is new: returns the number of alerts
         created, or None when a unique constraint says the article was already stored.
         """
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             inserted = await session.execute(
                 self._insert(ArticleRow)
                 .values(
@@ -323,7 +338,7 @@ class Store:
         ]
 
     async def mark_delivered(self, alert_id: str, *, status_code: int, now: datetime) -> None:
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(
                 update(AlertRow)
                 .where(AlertRow.id == alert_id)
@@ -354,7 +369,7 @@ class Store:
             values["status"] = "dead"
         else:
             values["next_attempt_at"] = next_attempt_at
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(update(AlertRow).where(AlertRow.id == alert_id).values(values))
 
     async def list_alerts(self, status: str | None = None, limit: int = 50) -> list[AlertStatus]:

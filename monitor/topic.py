@@ -29,6 +29,7 @@ class TermSet:
     """Terms found on word boundaries; acronyms (``US``, ``HMC``) match only in capitals."""
 
     terms: tuple[str, ...]
+    keys: tuple[str, ...]  # how each term looks once a match is folded, for mapping hits back
     folded: re.Pattern[str] | None
     exact: re.Pattern[str] | None
 
@@ -37,7 +38,12 @@ class TermSet:
         terms = tuple(dict.fromkeys(normalise(term).strip() for term in terms))
         acronyms = [term for term in terms if _ACRONYM.match(term)]
         words = [term for term in terms if term not in acronyms]
-        return cls(terms=terms, folded=_pattern(words, re.IGNORECASE), exact=_pattern(acronyms, 0))
+        return cls(
+            terms=terms,
+            keys=tuple(_key(term, fold=term not in acronyms) for term in terms),
+            folded=_pattern(words, re.IGNORECASE),
+            exact=_pattern(acronyms, 0),
+        )
 
     def found(self, text: str) -> list[str]:
         """The terms present in ``text`` (already normalised), in the order of the term list."""
@@ -46,7 +52,9 @@ class TermSet:
             hits.update(_key(match) for match in self.folded.findall(text))
         if self.exact is not None:
             hits.update(_key(match, fold=False) for match in self.exact.findall(text))
-        return [term for term in self.terms if _key(term, fold=not _ACRONYM.match(term)) in hits]
+        if not hits:
+            return []
+        return [term for term, key in zip(self.terms, self.keys, strict=True) if key in hits]
 
 
 def _key(text: str, *, fold: bool = True) -> str:

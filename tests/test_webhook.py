@@ -159,3 +159,36 @@ async def test_alerts_wait_while_no_webhook_is_configured(store: Store) -> None:
     assert (report.sent, report.failed, report.waiting) == (0, 0, 1)
     [alert] = await store.list_alerts()
     assert (alert.status, alert.attempts) == ("pending", 0)
+
+
+async def test_one_pass_delivers_more_than_a_batch(store: Store) -> None:
+    [feed] = await store.feeds_to_poll(None)
+    for number in range(2, 6):
+        url = f"https://news.example/{number}"
+        article = NewArticle(
+            feed_id=feed.id,
+            guid=str(number),
+            url=url,
+            canonical_url=url,
+            title="Talks",
+            summary="",
+            text="",
+            published_at=None,
+            language=None,
+            matches=(TopicMatch("t", True, 2.0, ("Iraq",)),),
+        )
+        await store.save_article(article, ["default"], lambda i, m: {"id": i}, NOW)
+    receiver = await Receiver().start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            report = await deliver_due(
+                store,
+                http,
+                [Endpoint("default", receiver.url, None)],
+                DeliverySettings(batch_size=2),
+                Clock(NOW),
+            )
+    finally:
+        await receiver.close()
+    assert report.sent == 5
+    assert len({d.headers["webhook-id"] for d in receiver.deliveries}) == 5

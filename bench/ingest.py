@@ -1,0 +1,197 @@
+"""Throughput of a full poll cycle, side by side with a naive feedparser loop, in one run.
+
+Serves N local feeds of M items each (a few of them on the default topic, with article pages)
+and a webhook receiver from a separate process, then times, in this process:
+
+- cold: ``monitor once`` on an empty SQLite database (fetch, parse, match, fetch and extract the
+  matching articles, store, deliver);
+- warm: the same again (conditional GET: nothing changed);
+- naive: ``feedparser.parse(url)`` for each feed in turn, what a simple script would do.
+
+Usage: python bench/ingest.py [--feeds 50] [--items 50] [--on-topic 0.02]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import multiprocessing
+import os
+import random
+import resource
+import socket
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the test helpers write the config, as the tests do
+
+import feedparser  # noqa: E402
+from aiohttp import web  # noqa: E402
+
+from monitor.daemon import run_once  # noqa: E402
+from monitor.logs import configure_logging  # noqa: E402
+from monitor.settings import load_settings  # noqa: E402
+from tests.conftest import write_config  # noqa: E402
+
+SEED_PAGE = (ROOT / "tests" / "fixtures" / "seed-article.html").read_bytes()
+ON_TOPIC = [
+    "US and Iraq open talks on the future of coalition troops",
+    "Iraq's prime minister says US-led coalition mission must end",
+    "Higher Military Commission meets in Baghdad on US troop drawdown",
+]
+OFF_TOPIC = [
+    "Central bank holds interest rates steady amid inflation worries",
+    "Storm brings floods to coastal towns as rivers burst their banks",
+    "Championship leaders stretch their lead with a late winner",
+    "New museum exhibition explores a century of photography",
+    "Tech company unveils its latest phone with a folding screen",
+]
+
+
+def build_feed(index: int, items: int, on_topic: float, base: str) -> bytes:
+    rng = random.Random(index)
+    start = datetime(2024, 1, 25, tzinfo=UTC)
+    parts = [
+        f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
+        f"<title>Feed {index}</title><link>{base}/</link><description>bench</description>"
+    ]
+    for number in range(items):
+        relevant = rng.random() < on_topic
+        title = rng.choice(ON_TOPIC if relevant else OFF_TOPIC)
+        link = f"{base}/article/{index}-{number}" if relevant else f"{base}/other/{index}-{number}"
+        description = (
+            "The United States and Iraq began talks on the withdrawal of American troops."
+            if relevant
+            else "A story about something else entirely, told at some length. " * 3
+        )
+        published = format_datetime(start + timedelta(minutes=number))
+        parts.append(
+            f"<item><title>{escape(title)} ({index}-{number})</title>"
+            f"<link>{escape(link)}</link><description>{escape(description)}"
+            f"</description><guid>{escape(link)}</guid><pubDate>{published}</pubDate>"
+            "</item>"
+        )
+    parts.append("</channel></rss>")
+    return "".join(parts).encode()
+
+
+def serve(port: int, feeds: int, items: int, on_topic: float) -> None:
+    """The publishers and the receiver, in their own process so they do not share our CPU."""
+    base = f"http://127.0.0.1:{port}"
+    bodies = {i: build_feed(i, items, on_topic, base) for i in range(feeds)}
+    etags = {i: '"' + hashlib.sha1(body).hexdigest() + '"' for i, body in bodies.items()}
+
+    async def feed(request: web.Request) -> web.Response:
+        index = int(request.match_info["index"])
+        if request.headers.get("If-None-Match") == etags[index]:
+            return web.Response(status=304)
+        return web.Response(
+            body=bodies[index], content_type="application/rss+xml", headers={"ETag": etags[index]}
+        )
+
+    async def article(_request: web.Request) -> web.Response:
+        return web.Response(body=SEED_PAGE, content_type="text/html", charset="utf-8")
+
+    async def hook(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_get("/feed/{index}.xml", feed)
+    app.router.add_get("/article/{id}", article)
+    app.router.add_post("/hook", hook)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_up(url: str) -> None:
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"bench server did not start at {url}")
+
+
+def naive_loop(urls: list[str]) -> tuple[float, int]:
+    started = time.perf_counter()
+    entries = sum(len(feedparser.parse(url).entries) for url in urls)
+    return time.perf_counter() - started, entries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=50)
+    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--on-topic", type=float, default=0.02)
+    args = parser.parse_args()
+
+    port = free_port()
+    server = multiprocessing.Process(
+        target=serve, daemon=True, args=(port, args.feeds, args.items, args.on_topic)
+    )
+    server.start()
+    base = f"http://127.0.0.1:{port}"
+    urls = [f"{base}/feed/{i}.xml" for i in range(args.feeds)]
+    wait_until_up(urls[0])
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            config = write_config(
+                Path(folder) / "bench.toml",
+                feeds=urls,
+                database_url=f"sqlite+aiosqlite:///{folder}/bench.db",
+                webhook_url=f"{base}/hook",
+            )
+            settings = load_settings(config)
+            configure_logging("json", "error")
+            started = time.perf_counter()
+            cold = asyncio.run(run_once(settings))
+            cold_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            warm = asyncio.run(run_once(settings))
+            warm_seconds = time.perf_counter() - started
+        naive_seconds, naive_entries = naive_loop(urls)
+    finally:
+        server.terminate()
+        server.join()
+
+    total = args.feeds * args.items
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"{args.feeds} feeds x {args.items} items = {total} entries, "
+        f"on-topic share {args.on_topic:.0%}; {os.cpu_count()} cores"
+    )
+    print(
+        f"monitor once, cold : {cold_seconds:7.2f} s  {total / cold_seconds:9.0f} entries/s  "
+        f"({cold.cycle.matches} matches, {cold.delivery.sent} alerts sent, "
+        f"{cold.cycle.failed} feeds failed)"
+    )
+    print(
+        f"monitor once, warm : {warm_seconds:7.2f} s  {total / warm_seconds:9.0f} entries/s  "
+        f"({warm.cycle.new_articles} new articles, {warm.delivery.sent} alerts sent)"
+    )
+    print(
+        f"naive feedparser   : {naive_seconds:7.2f} s  {naive_entries / naive_seconds:9.0f} "
+        f"entries/s  (fetch + parse only, one feed at a time)"
+    )
+    print(f"ratio naive/cold   : {naive_seconds / cold_seconds:7.2f}x")
+    print(f"ratio naive/warm   : {naive_seconds / warm_seconds:7.2f}x")
+    print(f"peak RSS           : {peak_mb:7.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
