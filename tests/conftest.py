@@ -111,9 +111,11 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, sqlite_url: str) -> Any:
+def make_settings(tmp_path: Path, database_url: str) -> Any:
+    """Settings for a test run; the pipeline tests using it run on SQLite and on PostgreSQL."""
+
     def make(feeds: list[str], webhook_url: str | None = None, **kwargs: Any) -> Settings:
-        kwargs.setdefault("database_url", sqlite_url)
+        kwargs.setdefault("database_url", database_url)
         path = write_config(
             tmp_path / f"monitor-{uuid.uuid4().hex[:6]}.toml",
             feeds=feeds,
