@@ -6,10 +6,10 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from monitor import __version__
 from monitor.alerts import iso_utc
@@ -100,10 +100,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
-
-
-def _run(coroutine: Coroutine[Any, Any, int]) -> int:
-    return asyncio.run(coroutine)
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
