@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,9 @@ import feedparser
 
 from monitor.records import FeedEntry, ParsedFeed
 from monitor.text import html_to_text, squash_spaces
+from monitor.xml_guard import UnsafeXML, remove_entity_declarations
+
+CHARSET = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.IGNORECASE)
 
 
 class FeedParseError(Exception):
@@ -21,11 +25,17 @@ class FeedParseError(Exception):
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse ``body`` as a feed found at ``url``.
 
-    feedparser is handed bytes, never a URL, so it cannot fetch anything itself. A feed that is
-    ill-formed but still yields entries (feedparser's "bozo" flag) is accepted with a warning.
+    feedparser is handed bytes, never a URL, so it cannot fetch anything itself, and never an
+    entity declaration it could blow up (see ``xml_guard``). A feed that is ill-formed but still
+    yields entries (feedparser's "bozo" flag) is accepted with a warning.
     """
-    if not body.strip():
+    if not body.strip(b" \t\r\n\0\xef\xbb\xbf\xfe\xff"):
         raise FeedParseError("empty body")
+    try:
+        guarded = remove_entity_declarations(body, _charset(content_type))
+    except UnsafeXML as error:
+        raise FeedParseError(f"refused: {error}") from None
+    body = guarded.body
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -34,9 +44,30 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     if not parsed.version and not entries:
         reason = parsed.get("bozo_exception")
         raise FeedParseError(f"not a feed: {reason}" if reason else "not a feed")
-    warning = str(parsed.bozo_exception) if parsed.bozo else None
+    warnings = [str(parsed.bozo_exception)] if parsed.bozo else []
+    if guarded.removed:
+        warnings.append("entity declarations removed before parsing")
     title = squash_spaces(parsed.feed.get("title", "")) or url
-    return ParsedFeed(title=title, entries=entries, warning=warning)
+    return ParsedFeed(
+        title=title,
+        entries=entries,
+        warning="; ".join(warnings) or None,
+        ttl_seconds=_ttl_seconds(parsed.feed.get("ttl")),
+    )
+
+
+def _charset(content_type: str | None) -> str | None:
+    found = CHARSET.search(content_type or "")
+    return found.group(1) if found else None
+
+
+def _ttl_seconds(value: Any) -> float | None:
+    """RSS 2.0 ``<ttl>``: minutes the channel may be cached before it is fetched again."""
+    try:
+        minutes = float(str(value).strip())
+    except ValueError:
+        return None
+    return minutes * 60 if 0 < minutes < 1e7 else None
 
 
 def _entry(raw: Any) -> FeedEntry | None:

@@ -1,11 +1,24 @@
-"""HTTP fetches of feeds and article pages: conditional, bounded in bytes and in time."""
+"""HTTP fetches of feeds and article pages: through the address gate, conditional, bounded in
+bytes and in time, following redirects one checked hop at a time."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urljoin
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
+from aiohttp.resolver import DefaultResolver
 
+from monitor.netguard import (
+    GuardedResolver,
+    NetworkPolicy,
+    guarded_socket_factory,
+    refusal_reason,
+    url_problem,
+)
 from monitor.settings import FetchSettings
 
 FEED_ACCEPT = (
@@ -13,15 +26,36 @@ FEED_ACCEPT = (
     "text/xml;q=0.9, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECTS = frozenset({301, 308})
+CHUNK_BYTES = 64 * 1024
 
 
 class FetchError(Exception):
     """A fetch failed; the message is the reason an operator reads in the logs."""
 
 
+class FetchRefused(FetchError):
+    """The address gate refused the fetch (a private address, a forbidden scheme…)."""
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with an error status; ``retry_after`` is its header, if any."""
+
+    def __init__(self, status: int, reason: str, retry_after: str | None = None) -> None:
+        super().__init__(f"HTTP {status} {reason}".strip())
+        self.status = status
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """The outcome of one fetch: a body, or ``not_modified`` with no body."""
+    """The outcome of one fetch: a body, or ``not_modified`` with no body.
+
+    ``etag`` and ``last_modified`` are the validators to store for the next conditional GET;
+    ``moved_to`` is the new address when every redirect on the way was permanent; the freshness
+    headers are kept raw for the scheduler to read.
+    """
 
     url: str
     status: int
@@ -30,31 +64,43 @@ class Fetched:
     charset: str | None
     etag: str | None
     last_modified: str | None
+    moved_to: str | None = None
+    cache_control: str | None = None
+    expires: str | None = None
+    date: str | None = None
+    retry_after: str | None = None
 
     @property
     def not_modified(self) -> bool:
         return self.status == 304
 
 
-def open_http_session(settings: FetchSettings) -> aiohttp.ClientSession:
-    """The daemon's one HTTP client: connection pooling, a per-host cap, our User-Agent."""
+def open_http_session(
+    settings: FetchSettings, *, resolver: AbstractResolver | None = None
+) -> aiohttp.ClientSession:
+    """The daemon's HTTP client for feeds and articles: every connection through the gate.
+
+    ``resolver`` replaces the system's DNS (tests use it to play a hostile DNS server).
+    """
+    policy = network_policy(settings.allow_networks)
     connector = aiohttp.TCPConnector(
-        limit=settings.concurrency * 2, limit_per_host=2, ttl_dns_cache=300
+        limit=settings.concurrency * 2,
+        limit_per_host=settings.per_host_concurrency,
+        ttl_dns_cache=300,
+        resolver=GuardedResolver(resolver or DefaultResolver(), policy),
+        socket_factory=guarded_socket_factory(policy),
     )
     return aiohttp.ClientSession(
         connector=connector,
         headers={"User-Agent": settings.user_agent},
-        timeout=_timeout(settings),
-        trust_env=False,
+        trust_env=False,  # a proxy from the environment would hide the address we connect to
+        auto_decompress=True,
     )
 
 
-def _timeout(settings: FetchSettings) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(
-        total=settings.total_timeout_seconds,
-        sock_connect=settings.connect_timeout_seconds,
-        sock_read=settings.read_timeout_seconds,
-    )
+@lru_cache(maxsize=16)
+def network_policy(allow_networks: tuple[str, ...]) -> NetworkPolicy:
+    return NetworkPolicy.of(allow_networks)
 
 
 async def fetch(
@@ -67,56 +113,122 @@ async def fetch(
     last_modified: str | None = None,
 ) -> Fetched:
     """GET ``url``, sending back the validators of the last response, and read at most
-    ``settings.max_bytes`` of (decompressed) body before giving up."""
-    if not url.lower().startswith(("http://", "https://")):
-        raise FetchError(f"refused: only http and https URLs are fetched, not {url!r}")
+    ``settings.max_bytes`` of (decompressed) body, all within the total timeout."""
     headers = {"Accept": accept}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     try:
-        async with session.get(
-            url,
-            headers=headers,
-            max_redirects=settings.max_redirects,
-            allow_redirects=True,
-            timeout=_timeout(settings),
-        ) as response:
-            if response.status == 304:
-                body = b""
-            elif 200 <= response.status < 300:
-                body = await _read_capped(response, settings.max_bytes)
-            else:
-                raise FetchError(f"HTTP {response.status} {response.reason or ''}".strip())
-            return Fetched(
-                url=str(response.url),
-                status=response.status,
-                body=body,
-                content_type=response.headers.get("Content-Type"),
-                charset=response.charset,
-                etag=response.headers.get("ETag") or etag,
-                last_modified=response.headers.get("Last-Modified") or last_modified,
-            )
-    except aiohttp.TooManyRedirects:
-        raise FetchError(f"more than {settings.max_redirects} redirects") from None
-    except TimeoutError:
-        raise FetchError(f"timed out (limit {settings.total_timeout_seconds:g} s)") from None
-    except aiohttp.ClientResponseError as error:
-        raise FetchError(f"bad response: {error.message}") from None
+        async with asyncio.timeout(settings.total_timeout_seconds):
+            return await _follow(session, url, settings, headers, etag, last_modified)
+    except TimeoutError as error:
+        raise FetchError(_timeout_reason(error, settings)) from None
     except aiohttp.ClientError as error:
+        refused = refusal_reason(error)
+        if refused:
+            raise FetchRefused(f"refused: {refused}") from None
+        if isinstance(error, aiohttp.ClientResponseError):
+            raise FetchError(f"bad response: {error.message}") from None
         raise FetchError(f"{type(error).__name__}: {error}") from None
 
 
+async def _follow(
+    session: aiohttp.ClientSession,
+    url: str,
+    settings: FetchSettings,
+    headers: dict[str, str],
+    etag: str | None,
+    last_modified: str | None,
+) -> Fetched:
+    """Follow redirects by hand, so that each hop's URL passes the gate and the kind of each
+    redirect is known (only an all-permanent chain moves a feed)."""
+    policy = network_policy(settings.allow_networks)
+    timeout = aiohttp.ClientTimeout(
+        total=None,
+        sock_connect=settings.connect_timeout_seconds,
+        sock_read=settings.read_timeout_seconds,
+    )
+    permanent = True
+    current = url
+    for _hop in range(settings.max_redirects + 1):
+        problem = url_problem(current, policy)
+        if problem:
+            raise FetchRefused(f"refused: {problem}")
+        async with session.get(
+            current, headers=headers, allow_redirects=False, timeout=timeout
+        ) as response:
+            location = response.headers.get("Location")
+            if response.status in REDIRECTS and location:
+                permanent = permanent and response.status in PERMANENT_REDIRECTS
+                current = urljoin(current, location.strip())
+                continue
+            return await _outcome(
+                response,
+                settings,
+                etag,
+                last_modified,
+                moved_to=current if permanent and current != url else None,
+            )
+    raise FetchError(f"more than {settings.max_redirects} redirects")
+
+
+async def _outcome(
+    response: aiohttp.ClientResponse,
+    settings: FetchSettings,
+    etag: str | None,
+    last_modified: str | None,
+    *,
+    moved_to: str | None,
+) -> Fetched:
+    found = response.headers
+    if response.status == 304:
+        body = b""
+        # RFC 9111 §4.3.4: a 304 updates the stored validators it carries, one by one; one
+        # may change while the other does not.
+        etag = found.get("ETag") or etag
+        last_modified = found.get("Last-Modified") or last_modified
+    elif 200 <= response.status < 300:
+        body = await _read_capped(response, settings.max_bytes)
+        # A new representation: its own validators, and none it does not send.
+        etag, last_modified = found.get("ETag"), found.get("Last-Modified")
+    else:
+        raise HTTPStatusError(response.status, response.reason or "", found.get("Retry-After"))
+    return Fetched(
+        url=str(response.url),
+        status=response.status,
+        body=body,
+        content_type=found.get("Content-Type"),
+        charset=response.charset,
+        etag=etag,
+        last_modified=last_modified,
+        moved_to=moved_to,
+        cache_control=found.get("Cache-Control"),
+        expires=found.get("Expires"),
+        date=found.get("Date"),
+        retry_after=found.get("Retry-After"),
+    )
+
+
 async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """Read the body, decompressed, and stop as soon as it passes ``limit`` bytes: a gzip bomb
+    costs at most ``limit`` plus one chunk of memory."""
     declared = response.content_length
     if declared is not None and declared > limit and "Content-Encoding" not in response.headers:
         raise FetchError(f"body of {declared} bytes is over the {limit}-byte limit")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.content.iter_chunked(64 * 1024):
+    async for chunk in response.content.iter_chunked(CHUNK_BYTES):
         size += len(chunk)
         if size > limit:
             raise FetchError(f"body is over the {limit}-byte limit")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _timeout_reason(error: TimeoutError, settings: FetchSettings) -> str:
+    if isinstance(error, aiohttp.ConnectionTimeoutError):
+        return f"timed out connecting (limit {settings.connect_timeout_seconds:g} s)"
+    if isinstance(error, aiohttp.SocketTimeoutError):
+        return f"timed out waiting for data (limit {settings.read_timeout_seconds:g} s)"
+    return f"timed out (limit {settings.total_timeout_seconds:g} s for the whole fetch)"

@@ -25,6 +25,7 @@ class ParsedFeed:
     title: str
     entries: tuple[FeedEntry, ...]
     warning: str | None = None
+    ttl_seconds: float | None = None  # RSS <ttl>: the publisher's "do not check sooner"
 
 
 @dataclass(frozen=True, slots=True)

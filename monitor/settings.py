@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import re
 import tomllib
@@ -103,16 +104,36 @@ class FetchSettings(_Section):
     max_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
     max_redirects: int = Field(default=10, ge=0)
     concurrency: int = Field(default=8, ge=1)
+    per_host_concurrency: int = Field(default=2, ge=1)
     allow_networks: tuple[str, ...] = ()
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network (e.g. 10.0.0.0/8)") from None
+        return value
 
 
 class PollSettings(_Section):
-    """How often feeds are checked."""
+    """How often feeds are checked: each feed's interval follows its publishing rate."""
 
     interval_seconds: float = Field(default=900, gt=0)
+    min_interval_seconds: float = Field(default=300, gt=0)
+    max_interval_seconds: float = Field(default=6 * 3600, gt=0)
+    max_hint_seconds: float = Field(default=24 * 3600, gt=0)
     tick_seconds: float = Field(default=30, gt=0)
     max_backoff_seconds: float = Field(default=6 * 3600, gt=0)
     article_concurrency: int = Field(default=4, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PollSettings:
+        if self.min_interval_seconds > self.max_interval_seconds:
+            raise ValueError("min_interval_seconds is above max_interval_seconds")
+        return self
 
 
 class DeliverySettings(_Section):

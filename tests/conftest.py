@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
+import socket
 import tomllib
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -31,6 +33,41 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("MONITOR_") and not key.startswith(("MONITOR_TEST_", "MONITOR_REQUIRE")):
             monkeypatch.delenv(key)
+
+
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+@pytest.fixture(autouse=True)
+def _loopback_traffic_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A safety net under the address gate: no test may open a connection beyond loopback,
+    whatever the code under test gets wrong. A violation fails the test."""
+    violations: list[object] = []
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def checked(address: Any) -> None:
+        if not isinstance(address, tuple):
+            return  # a Unix socket
+        try:
+            ip = ipaddress.ip_address(str(address[0]).split("%")[0])
+        except ValueError:
+            ip = None
+        if ip is None or not any(ip in network for network in LOOPBACK):
+            violations.append(address)
+            raise AssertionError(f"a test tried to connect to {address!r}, beyond loopback")
+
+    def connect(self: socket.socket, address: Any) -> None:
+        checked(address)
+        real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        checked(address)
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    yield
+    assert not violations, f"connections beyond loopback were attempted: {violations}"
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +13,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -20,12 +22,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class Site:
     """Serves canned responses at paths and records every request it gets."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.app = web.Application()
         self.app.router.add_route("*", "/{path:.*}", self._dispatch)
         self.handlers: dict[str, Handler] = {}
         self.requests: list[web.Request] = []
-        self.server = TestServer(self.app, host="127.0.0.1")
+        self.server = TestServer(self.app, host=host)
 
     async def start(self) -> Site:
         await self.server.start_server()
@@ -69,6 +71,35 @@ class Site:
         if handler is None:
             raise web.HTTPNotFound()
         return await handler(request)
+
+
+class ScriptedResolver(AbstractResolver):
+    """A DNS server under the test's control: each lookup gets the next answer in turn (the
+    last one repeats), so a test can play a name that changes its address between lookups."""
+
+    def __init__(self, *answers: Sequence[str]) -> None:
+        self.answers = [list(answer) for answer in answers]
+        self.lookups: list[str] = []
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self.lookups.append(host)
+        addresses = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        return None
 
 
 @dataclass
