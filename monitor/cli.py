@@ -14,7 +14,8 @@ from typing import TextIO
 from monitor import __version__
 from monitor.alerts import iso_utc
 from monitor.database import DatabaseError
-from monitor.extractor import ExtractionError, extract_page
+from monitor.extractor import ExtractionError, decode_page, extract_page
+from monitor.feed_store import FeedStatus
 from monitor.fetcher import PAGE_ACCEPT, FetchError, fetch, open_http_session
 from monitor.logs import configure_logging
 from monitor.settings import ConfigError, Settings, load_settings
@@ -184,10 +185,11 @@ def cmd_extract(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_fetch_page(settings: Settings, url: str) -> bytes:
-    async def go() -> bytes:
+def _run_fetch_page(settings: Settings, url: str) -> str | bytes:
+    async def go() -> str | bytes:
         async with open_http_session(settings.fetch) as http:
-            return (await fetch(http, url, settings.fetch, accept=PAGE_ACCEPT)).body
+            fetched = await fetch(http, url, settings.fetch, accept=PAGE_ACCEPT)
+        return decode_page(fetched.body, fetched.charset)
 
     return asyncio.run(go())
 
@@ -218,14 +220,16 @@ def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
                 return EXIT_FAILURE
             await store.sync_config_feeds([(f.url, f.name) for f in settings.feeds], now)
             _print_table(
-                ["STATUS", "ERRORS", "NEXT CHECK", "URL", "LAST ERROR"],
+                ["STATUS", "HTTP", "ERRORS", "REFUSED", "NEXT CHECK", "URL", "LAST ERROR"],
                 [
                     [
-                        _feed_status(f.enabled, f.error_count),
+                        _feed_status(f),
+                        str(f.last_status or "-"),
                         str(f.error_count),
-                        _when(f.next_check_at),
-                        f.url,
-                        f.last_error or "",
+                        str(f.refusal_count),
+                        "-" if not f.enabled else _when(f.next_check_at),
+                        f.url + (f" -> {f.fetch_url}" if f.fetch_url else ""),
+                        f.disabled_reason or f.last_error or "",
                     ]
                     for f in await store.list_feeds()
                 ],
@@ -235,10 +239,12 @@ def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
-def _feed_status(enabled: bool, errors: int) -> str:
-    if not enabled:
+def _feed_status(feed: FeedStatus) -> str:
+    if feed.disabled_reason:
+        return "gone" if feed.last_status == 410 else "stopped"
+    if not feed.enabled:
         return "disabled"
-    return "failing" if errors else "ok"
+    return "failing" if feed.error_count else "ok"
 
 
 def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:

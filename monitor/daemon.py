@@ -47,7 +47,7 @@ async def run_once(settings: Settings) -> OnceReport:
         feeds = await context.store.feeds_to_poll(None)
         cycle = await poll_feeds(context, feeds)
         delivery = await deliver_due(
-            context.store, context.http, context.endpoints, settings.delivery, context.clock
+            context.store, context.webhooks, context.endpoints, settings.delivery, context.clock
         )
     return OnceReport(cycle=cycle, delivery=delivery)
 
@@ -93,7 +93,7 @@ class Worker:
             try:
                 await deliver_due(
                     self._context.store,
-                    self._context.http,
+                    self._context.webhooks,
                     self._context.endpoints,
                     self._context.settings.delivery,
                     self._context.clock,

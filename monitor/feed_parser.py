@@ -13,7 +13,7 @@ import feedparser
 
 from monitor.records import FeedEntry, ParsedFeed
 from monitor.text import html_to_text, squash_spaces
-from monitor.xml_guard import UnsafeXML, remove_entity_declarations
+from monitor.xml_guard import UnsafeXMLError, remove_entity_declarations
 
 CHARSET = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.IGNORECASE)
 
@@ -33,7 +33,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         raise FeedParseError("empty body")
     try:
         guarded = remove_entity_declarations(body, _charset(content_type))
-    except UnsafeXML as error:
+    except UnsafeXMLError as error:
         raise FeedParseError(f"refused: {error}") from None
     body = guarded.body
     headers = {"content-location": url}

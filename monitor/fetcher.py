@@ -35,7 +35,7 @@ class FetchError(Exception):
     """A fetch failed; the message is the reason an operator reads in the logs."""
 
 
-class FetchRefused(FetchError):
+class FetchRefusedError(FetchError):
     """The address gate refused the fetch (a private address, a forbidden scheme…)."""
 
 
@@ -127,7 +127,7 @@ async def fetch(
     except aiohttp.ClientError as error:
         refused = refusal_reason(error)
         if refused:
-            raise FetchRefused(f"refused: {refused}") from None
+            raise FetchRefusedError(f"refused: {refused}") from None
         if isinstance(error, aiohttp.ClientResponseError):
             raise FetchError(f"bad response: {error.message}") from None
         raise FetchError(f"{type(error).__name__}: {error}") from None
@@ -154,7 +154,7 @@ async def _follow(
     for _hop in range(settings.max_redirects + 1):
         problem = url_problem(current, policy)
         if problem:
-            raise FetchRefused(f"refused: {problem}")
+            raise FetchRefusedError(f"refused: {problem}")
         async with session.get(
             current, headers=headers, allow_redirects=False, timeout=timeout
         ) as response:

@@ -42,7 +42,7 @@ IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}\.?$", re.I)
 
 
-class AddressRefused(OSError):
+class AddressRefusedError(OSError):
     """A fetch was refused by the gate; ``reason`` says what and why, for the operator."""
 
     def __init__(self, reason: str) -> None:
@@ -189,7 +189,7 @@ class GuardedResolver(AbstractResolver):
         for result in results:
             judged = _judge(result["host"], self._policy)
             if judged:
-                raise AddressRefused(f"{host} resolves to {judged[0]}, {judged[1]}")
+                raise AddressRefusedError(f"{host} resolves to {judged[0]}, {judged[1]}")
         return results
 
     async def close(self) -> None:
@@ -206,7 +206,7 @@ def guarded_socket_factory(policy: NetworkPolicy) -> Callable[[Any], socket.sock
         family, type_, proto, _, address = addr_info
         problem = address_problem(str(address[0]), policy)
         if problem:
-            raise AddressRefused(problem)
+            raise AddressRefusedError(problem)
         return socket.socket(family=family, type=type_, proto=proto)
 
     return create
@@ -216,10 +216,10 @@ def refusal_reason(error: BaseException) -> str | None:
     """The gate's reason if ``error`` or anything that caused it is a refusal, else None."""
     seen: BaseException | None = error
     while seen is not None:
-        if isinstance(seen, AddressRefused):
+        if isinstance(seen, AddressRefusedError):
             return seen.reason
         os_error = getattr(seen, "os_error", None)
-        if isinstance(os_error, AddressRefused):
+        if isinstance(os_error, AddressRefusedError):
             return os_error.reason
         seen = seen.__cause__ or seen.__context__
     return None

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import aiohttp
@@ -18,12 +19,28 @@ import structlog
 
 from monitor.alerts import alert_payload
 from monitor.canonical import canonical_url
-from monitor.extractor import ExtractionError, extract_page
+from monitor.extractor import ExtractionError, decode_page, extract_page
 from monitor.feed_parser import FeedParseError, parse_feed
-from monitor.fetcher import PAGE_ACCEPT, FetchError, fetch
+from monitor.feed_store import UnchangedCheck
+from monitor.fetcher import (
+    PAGE_ACCEPT,
+    Fetched,
+    FetchError,
+    FetchRefusedError,
+    HTTPStatusError,
+    fetch,
+)
 from monitor.records import ExtractedPage, Feed, FeedEntry, NewArticle, TopicMatch
-from monitor.schedule import next_check
+from monitor.schedule import (
+    PublisherHints,
+    after,
+    failure_delay,
+    publisher_floor,
+    publishing_interval,
+    success_delay,
+)
 from monitor.settings import Settings
+from monitor.slots import FetchSlots
 from monitor.store import Store
 from monitor.summary import summarise
 from monitor.topic import TermSet, Topic, match_topic
@@ -38,11 +55,13 @@ class PipelineContext:
 
     settings: Settings
     store: Store
-    http: aiohttp.ClientSession
+    http: aiohttp.ClientSession  # feeds and articles, through the address gate
+    webhooks: aiohttp.ClientSession  # the operator's own endpoints, not gated
     topics: tuple[Topic, ...]
     endpoints: tuple[Endpoint, ...]
     clock: Callable[[], datetime]
-    fetch_slots: asyncio.Semaphore
+    fetch_slots: FetchSlots
+    rng: random.Random = field(default_factory=random.Random)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,36 +97,67 @@ class CycleReport:
 
 
 async def poll_feeds(context: PipelineContext, feeds: Sequence[Feed]) -> CycleReport:
-    """Check ``feeds`` concurrently (bounded by the fetch slots); a failure never stops another."""
-    reports = await asyncio.gather(*(refresh_feed(context, feed) for feed in feeds))
+    """Check ``feeds`` concurrently (bounded by the fetch slots); a failure never stops another.
+
+    Feeds found unchanged are recorded together at the end, in one statement: on a warm cycle
+    they are nearly all of them.
+    """
+    unchanged: list[UnchangedCheck] = []
+    reports = await asyncio.gather(*(refresh_feed(context, feed, unchanged) for feed in feeds))
+    try:
+        await context.store.record_unchanged(unchanged, context.clock())
+    except Exception:
+        log.exception("could not record the unchanged feeds; they will be checked again")
     return CycleReport.of(reports)
 
 
-async def refresh_feed(context: PipelineContext, feed: Feed) -> FeedReport:
-    """Check one feed and process its new entries; failures are logged and recorded, not raised."""
+async def refresh_feed(
+    context: PipelineContext, feed: Feed, unchanged: list[UnchangedCheck] | None = None
+) -> FeedReport:
+    """Check one feed and process its new entries; failures are logged and recorded, not raised.
+
+    An unchanged feed is appended to ``unchanged`` for the caller to record, or recorded now.
+    """
     with structlog.contextvars.bound_contextvars(feed_url=feed.url):
         try:
-            return await _refresh(context, feed)
+            return await _refresh(context, feed, unchanged)
         except (FetchError, FeedParseError) as error:
-            return await _failed(context, feed, str(error))
+            return await _failed(context, feed, error)
         except Exception as error:
             log.exception("feed check crashed")
-            return await _failed(context, feed, f"internal error: {type(error).__name__}: {error}")
+            return await _failed(context, feed, error, internal=True)
 
 
-async def _refresh(context: PipelineContext, feed: Feed) -> FeedReport:
-    async with context.fetch_slots:
+async def _refresh(
+    context: PipelineContext, feed: Feed, unchanged: list[UnchangedCheck] | None
+) -> FeedReport:
+    async with context.fetch_slots.hold(feed.location):
         fetched = await fetch(
             context.http,
-            feed.url,
+            feed.location,
             context.settings.fetch,
             etag=feed.etag,
             last_modified=feed.last_modified,
         )
+    if fetched.moved_to:
+        log.info("feed moved permanently", new_url=fetched.moved_to)
     body_hash = hashlib.sha256(fetched.body).hexdigest() if not fetched.not_modified else None
     if fetched.not_modified or body_hash == feed.body_hash:
         log.debug("feed unchanged", status=fetched.status)
-        await _succeeded(context, feed, fetched.etag, fetched.last_modified, feed.body_hash, None)
+        now = context.clock()
+        check = UnchangedCheck(
+            feed_id=feed.id,
+            status=fetched.status,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            next_check_at=_next_check(
+                context, now, fetched, feed.poll_interval_seconds, feed.ttl_seconds
+            ),
+        )
+        if unchanged is None or fetched.moved_to:
+            await _succeeded(context, feed, fetched, feed.body_hash, check.next_check_at, now)
+        else:
+            unchanged.append(check)
         return FeedReport(feed_url=feed.url)
     parsed = parse_feed(fetched.body, fetched.url, fetched.content_type)
     if parsed.warning:
@@ -119,7 +169,24 @@ async def _refresh(context: PipelineContext, feed: Feed) -> FeedReport:
             return await process_entry(context, feed, parsed.title, entry)
 
     outcomes = await asyncio.gather(*(bounded(entry) for entry in parsed.entries))
-    await _succeeded(context, feed, fetched.etag, fetched.last_modified, body_hash, parsed.title)
+    now = context.clock()
+    poll = context.settings.poll
+    interval = publishing_interval(
+        (entry.published_at for entry in parsed.entries),
+        now,
+        lowest=poll.min_interval_seconds,
+        highest=poll.max_interval_seconds,
+    )
+    await _succeeded(
+        context,
+        feed,
+        fetched,
+        body_hash,
+        _next_check(context, now, fetched, interval, parsed.ttl_seconds),
+        now,
+        title=parsed.title,
+        parsed=(interval, parsed.ttl_seconds),
+    )
     report = FeedReport(
         feed_url=feed.url,
         new_articles=sum(new for new, _, _ in outcomes),
@@ -132,6 +199,7 @@ async def _refresh(context: PipelineContext, feed: Feed) -> FeedReport:
         new_articles=report.new_articles,
         matches=report.matches,
         alerts=report.alerts,
+        interval_seconds=interval,
     )
     return report
 
@@ -150,7 +218,7 @@ async def process_entry(
     if await context.store.is_known(feed.id, entry.guid, canonical):
         return 0, 0, 0
     with structlog.contextvars.bound_contextvars(article_url=entry.url):
-        page = await read_article(context, entry.url)
+        page = await read_article(context, feed, entry.url)
     text = page.text if page is not None else entry.content or entry.summary
     # The feed's own lead stays part of the evidence: a page that extracts badly must not lose
     # a story the prefilter already recognised, but its full text can add terms or veto.
@@ -193,68 +261,111 @@ async def process_entry(
     return 1, len(matches), alerts
 
 
-async def read_article(context: PipelineContext, url: str) -> ExtractedPage | None:
-    """Fetch and extract an article page; None (and a warning) when the page cannot be used."""
+async def read_article(context: PipelineContext, feed: Feed, url: str) -> ExtractedPage | None:
+    """Fetch and extract an article page; None (and a warning) when the page cannot be used.
+
+    A refused link is counted against the feed that carried it.
+    """
     try:
-        async with context.fetch_slots:
+        async with context.fetch_slots.hold(url):
             fetched = await fetch(context.http, url, context.settings.fetch, accept=PAGE_ACCEPT)
-        return extract_page(_decoded(fetched.body, fetched.charset), fetched.url)
+        return extract_page(decode_page(fetched.body, fetched.charset), fetched.url)
+    except FetchRefusedError as error:
+        log.warning("article fetch refused; using the feed's text", reason=str(error))
+        await context.store.count_refusal(feed.id)
+        return None
     except (FetchError, ExtractionError) as error:
         log.warning("article page unusable; using the feed's text", error=str(error))
         return None
 
 
-def _decoded(body: bytes, charset: str | None) -> bytes | str:
-    """Honour the charset the server declared; otherwise trafilatura detects it from the bytes."""
-    if charset:
-        try:
-            return body.decode(charset)
-        except (LookupError, UnicodeDecodeError):
-            pass
-    return body
+def _next_check(
+    context: PipelineContext,
+    now: datetime,
+    fetched: Fetched,
+    interval: float | None,
+    ttl_seconds: float | None,
+) -> datetime:
+    poll = context.settings.poll
+    hints = PublisherHints(
+        retry_after=fetched.retry_after,
+        cache_control=fetched.cache_control,
+        expires=fetched.expires,
+        date=fetched.date,
+        ttl_seconds=ttl_seconds,
+    )
+    delay = success_delay(
+        interval=interval or poll.interval_seconds,
+        floor=publisher_floor(hints, now, cap=poll.max_hint_seconds),
+        lowest=poll.min_interval_seconds,
+        highest=poll.max_interval_seconds,
+        rng=context.rng,
+    )
+    return after(now, delay)
 
 
 async def _succeeded(
     context: PipelineContext,
     feed: Feed,
-    etag: str | None,
-    last_modified: str | None,
+    fetched: Fetched,
     body_hash: str | None,
-    title: str | None,
+    next_check_at: datetime,
+    now: datetime,
+    *,
+    title: str | None = None,
+    parsed: tuple[float | None, float | None] | None = None,
 ) -> None:
-    now = context.clock()
-    poll = context.settings.poll
+    interval, ttl = parsed or (None, None)
     await context.store.record_feed_success(
         feed.id,
         now=now,
         title=title,
-        etag=etag,
-        last_modified=last_modified,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
         body_hash=body_hash,
-        next_check_at=next_check(
-            now,
-            interval_seconds=poll.interval_seconds,
-            error_count=0,
-            max_backoff_seconds=poll.max_backoff_seconds,
-        ),
+        status=fetched.status,
+        next_check_at=next_check_at,
+        parsed=parsed is not None,
+        poll_interval_seconds=interval,
+        ttl_seconds=ttl,
+        moved_to=fetched.moved_to,
     )
 
 
-async def _failed(context: PipelineContext, feed: Feed, reason: str) -> FeedReport:
-    log.warning("feed check failed", error=reason)
+async def _failed(
+    context: PipelineContext, feed: Feed, error: Exception, *, internal: bool = False
+) -> FeedReport:
+    """Record a failed check: refusals are counted, 410 Gone disables the feed, and the next
+    try backs off exponentially, never sooner than a Retry-After."""
+    reason = f"internal error: {type(error).__name__}: {error}" if internal else str(error)
+    status = error.status if isinstance(error, HTTPStatusError) else None
+    gone = status == 410
+    if gone:
+        reason = f"{reason}: the publisher removed the feed; disabled (`monitor feeds add` resumes)"
+    if isinstance(error, FetchRefusedError):
+        log.warning("feed fetch refused", reason=reason)
+    log.warning("feed check failed", error=reason, status=status)
     now = context.clock()
     poll = context.settings.poll
+    retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
+    delay = failure_delay(
+        interval=feed.poll_interval_seconds or poll.interval_seconds,
+        error_count=feed.error_count + 1,
+        max_backoff=poll.max_backoff_seconds,
+        floor=publisher_floor(
+            PublisherHints(retry_after=retry_after), now, cap=poll.max_hint_seconds
+        ),
+        rng=context.rng,
+    )
     try:
         await context.store.record_feed_failure(
             feed.id,
             now=now,
             error=reason,
-            next_check_at=next_check(
-                now,
-                interval_seconds=poll.interval_seconds,
-                error_count=feed.error_count + 1,
-                max_backoff_seconds=poll.max_backoff_seconds,
-            ),
+            status=status,
+            next_check_at=after(now, delay),
+            refused=isinstance(error, FetchRefusedError),
+            disable=gone,
         )
     except Exception:
         log.exception("could not record the feed failure")

@@ -59,6 +59,14 @@ class Feed:
     last_modified: str | None
     body_hash: str | None
     error_count: int
+    fetch_url: str | None = None
+    poll_interval_seconds: float | None = None
+    ttl_seconds: float | None = None
+
+    @property
+    def location(self) -> str:
+        """Where to fetch the feed: its new address after a permanent redirect, else its URL."""
+        return self.fetch_url or self.url
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -13,9 +12,10 @@ from monitor.database import DatabaseError, open_engine, upgrade_schema
 from monitor.fetcher import open_http_session
 from monitor.pipeline import PipelineContext
 from monitor.settings import Settings
+from monitor.slots import FetchSlots
 from monitor.store import Store
 from monitor.topic import Topic
-from monitor.webhook import configured_endpoints
+from monitor.webhook import configured_endpoints, open_webhook_session
 
 
 def utc_now() -> datetime:
@@ -43,13 +43,20 @@ async def open_pipeline(
     """The store, the HTTP client and the compiled topics; config feeds synced into the store."""
     async with open_store(settings) as store:
         await store.sync_config_feeds([(f.url, f.name) for f in settings.feeds], clock())
-        async with open_http_session(settings.fetch) as http:
+        async with (
+            open_http_session(settings.fetch) as http,
+            open_webhook_session(settings.fetch) as webhooks,
+        ):
             yield PipelineContext(
                 settings=settings,
                 store=store,
                 http=http,
+                webhooks=webhooks,
                 topics=tuple(Topic.from_settings(topic) for topic in settings.topics),
                 endpoints=configured_endpoints(settings),
                 clock=clock,
-                fetch_slots=asyncio.Semaphore(settings.fetch.concurrency),
+                fetch_slots=FetchSlots(
+                    total=settings.fetch.concurrency,
+                    per_host=settings.fetch.per_host_concurrency,
+                ),
             )

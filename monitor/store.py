@@ -6,37 +6,21 @@ is new, so a crash or a second worker can never store an article or its alert tw
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import func, or_, select, update
 
-from monitor.records import Feed, NewArticle, PendingAlert, TopicMatch
-from monitor.tables import AlertRow, ArticleRow, FeedRow, MatchRow
+from monitor.feed_store import FeedStatus, FeedStore
+from monitor.records import NewArticle, PendingAlert, TopicMatch
+from monitor.tables import AlertRow, ArticleRow, MatchRow
+
+__all__ = ["AlertPayloadBuilder", "AlertStatus", "FeedStatus", "Store"]
 
 AlertPayloadBuilder = Callable[[str, TopicMatch], dict[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class FeedStatus:
-    """A feed as an operator sees it in ``monitor feeds list``."""
-
-    url: str
-    name: str | None
-    title: str
-    origin: str
-    enabled: bool
-    next_check_at: datetime
-    last_success_at: datetime | None
-    error_count: int
-    last_error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,181 +39,8 @@ class AlertStatus:
     last_error: str | None
 
 
-class Store:
+class Store(FeedStore):
     """Typed operations on the database; every method is one short transaction."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        # SQLite has one writer at a time; queueing writers here instead of in SQLite's busy
-        # handler (which sleeps and polls) keeps concurrent feed checks from stalling.
-        self._one_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction that commits on success and rolls back on error."""
-        if self._one_writer is None:
-            async with self._sessions.begin() as session:
-                yield session
-            return
-        async with self._one_writer, self._sessions.begin() as session:
-            yield session
-
-    def _insert(self, table: Any) -> postgresql.Insert | sqlite.Insert:
-        """INSERT with ``on_conflict_do_nothing``, which each dialect spells in its own module."""
-        if self._engine.dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
-
-    # Feeds
-
-    async def sync_config_feeds(
-        self, feeds: Sequence[tuple[str, str | None]], now: datetime
-    ) -> None:
-        """Make the config's feeds present and enabled; disable config feeds no longer listed.
-
-        Feeds added with ``monitor feeds add`` are left alone.
-        """
-        urls = [url for url, _ in feeds]
-        async with self._writing() as session:
-            for url, name in feeds:
-                await session.execute(
-                    self._insert(FeedRow)
-                    .values(
-                        url=url,
-                        name=name,
-                        title="",
-                        origin="config",
-                        enabled=True,
-                        next_check_at=now,
-                        error_count=0,
-                        created_at=now,
-                    )
-                    .on_conflict_do_nothing()
-                )
-                await session.execute(
-                    update(FeedRow)
-                    .where(FeedRow.url == url, FeedRow.origin == "config")
-                    .values(name=name, enabled=True)
-                )
-            await session.execute(
-                update(FeedRow)
-                .where(FeedRow.origin == "config", FeedRow.url.not_in(urls))
-                .values(enabled=False)
-            )
-
-    async def add_feed(self, url: str, name: str | None, now: datetime) -> bool:
-        """Add a feed by hand; False if it was already there (it is then re-enabled)."""
-        async with self._writing() as session:
-            added = await session.execute(
-                self._insert(FeedRow)
-                .values(
-                    url=url,
-                    name=name,
-                    title="",
-                    origin="cli",
-                    enabled=True,
-                    next_check_at=now,
-                    error_count=0,
-                    created_at=now,
-                )
-                .on_conflict_do_nothing()
-                .returning(FeedRow.id)
-            )
-            if added.first() is not None:
-                return True
-            await session.execute(update(FeedRow).where(FeedRow.url == url).values(enabled=True))
-            return False
-
-    async def remove_feed(self, url: str) -> bool:
-        """Delete a feed; its stored articles stay, so their stories never alert again."""
-        async with self._writing() as session:
-            removed = await session.execute(
-                delete(FeedRow).where(FeedRow.url == url).returning(FeedRow.id)
-            )
-            return removed.first() is not None
-
-    async def feeds_to_poll(self, now: datetime | None, limit: int = 1000) -> list[Feed]:
-        """Enabled feeds due at ``now`` (all enabled feeds when ``now`` is None), oldest first."""
-        query = select(FeedRow).where(FeedRow.enabled.is_(True))
-        if now is not None:
-            query = query.where(FeedRow.next_check_at <= now)
-        query = query.order_by(FeedRow.next_check_at, FeedRow.id).limit(limit)
-        async with self._sessions() as session:
-            rows = (await session.scalars(query)).all()
-        return [
-            Feed(
-                id=row.id,
-                url=row.url,
-                title=row.title or row.name or "",
-                etag=row.etag,
-                last_modified=row.last_modified,
-                body_hash=row.body_hash,
-                error_count=row.error_count,
-            )
-            for row in rows
-        ]
-
-    async def record_feed_success(
-        self,
-        feed_id: int,
-        *,
-        now: datetime,
-        next_check_at: datetime,
-        title: str | None,
-        etag: str | None,
-        last_modified: str | None,
-        body_hash: str | None,
-    ) -> None:
-        """Remember a successful check: validators for the next conditional GET, the schedule."""
-        values: dict[str, Any] = {
-            "etag": etag,
-            "last_modified": last_modified,
-            "body_hash": body_hash,
-            "last_checked_at": now,
-            "last_success_at": now,
-            "next_check_at": next_check_at,
-            "error_count": 0,
-            "last_error": None,
-        }
-        if title:
-            values["title"] = title
-        async with self._writing() as session:
-            await session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(values))
-
-    async def record_feed_failure(
-        self, feed_id: int, *, now: datetime, next_check_at: datetime, error: str
-    ) -> None:
-        """Remember a failed check and when to try again."""
-        async with self._writing() as session:
-            await session.execute(
-                update(FeedRow)
-                .where(FeedRow.id == feed_id)
-                .values(
-                    last_checked_at=now,
-                    next_check_at=next_check_at,
-                    last_error=error,
-                    error_count=FeedRow.error_count + 1,
-                )
-            )
-
-    async def list_feeds(self) -> list[FeedStatus]:
-        async with self._sessions() as session:
-            rows = (await session.scalars(select(FeedRow).order_by(FeedRow.id))).all()
-        return [
-            FeedStatus(
-                url=row.url,
-                name=row.name,
-                title=row.title,
-                origin=row.origin,
-                enabled=row.enabled,
-                next_check_at=row.next_check_at,
-                last_success_at=row.last_success_at,
-                error_count=row.error_count,
-                last_error=row.last_error,
-            )
-            for row in rows
-        ]
 
     # Articles
 

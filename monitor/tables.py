@@ -79,6 +79,14 @@ class FeedRow(Base):
     error_count: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None]
     created_at: Mapped[datetime]
+    # Where the feed lives now, after permanent redirects; ``url`` stays the name it was added
+    # under, so the config keeps matching it.
+    fetch_url: Mapped[str | None]
+    poll_interval_seconds: Mapped[float | None]  # learned from its publishing rate
+    ttl_seconds: Mapped[float | None]  # its RSS <ttl>, honoured on checks that do not parse
+    last_status: Mapped[int | None]
+    disabled_reason: Mapped[str | None]  # set when the feed itself asked to stop (410 Gone)
+    refusal_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class ArticleRow(Base):

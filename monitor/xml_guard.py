@@ -40,7 +40,7 @@ ASCII_PROBE = b"<!DOCTYPE a [<!ENTITY b 'c'>]> +ADw- <?xml?>"
 HEAD_BYTES = 1024
 
 
-class UnsafeXML(ValueError):
+class UnsafeXMLError(ValueError):
     """The document declares entities in a way that cannot be safely removed."""
 
 
@@ -54,7 +54,9 @@ class GuardedXML:
 
 def remove_entity_declarations(body: bytes, declared_charset: str | None = None) -> GuardedXML:
     """Return ``body`` with every DOCTYPE internal subset and ENTITY declaration removed from
-    its prolog, in each encoding a parser might read it in; raise UnsafeXML if one never ends."""
+    its prolog, in each encoding a parser might read it in.
+
+    Raises UnsafeXMLError for a declaration that never ends."""
     removed = False
     for encoding in _candidate_encodings(body, declared_charset):
         if encoding is None:  # any ASCII-compatible encoding: markup bytes are ASCII
@@ -78,12 +80,10 @@ def _candidate_encodings(body: bytes, declared_charset: str | None) -> list[str 
         found += [name for pattern, name in NUL_PATTERNS if head.startswith(pattern)][:1]
         found.append(_interleaved_nuls(head))
     declared = XML_DECLARATION.match(head)
-    for name in (declared.group(1).decode() if declared else None, declared_charset):
-        if name:
-            found.append(name)
+    found += [declared.group(1).decode("ascii") if declared else None, declared_charset]
     unique: list[str | None] = []
-    for name in found:
-        codec = _codec(name) if name else None
+    for label in found:
+        codec = _codec(label) if label else None
         if codec and not _ascii_compatible(codec) and codec not in unique:
             unique.append(codec)
     return [*unique, None]
@@ -110,7 +110,8 @@ def _codec(name: str) -> str | None:
 
 
 def _ascii_compatible(codec: str) -> bool:
-    """Whether markup bytes mean the same in ``codec`` as in ASCII (not UTF-16/32, UTF-7, EBCDIC)."""
+    """Whether markup bytes mean in ``codec`` what they mean in ASCII (UTF-16/32, UTF-7 and
+    EBCDIC do not)."""
     try:
         return ASCII_PROBE.decode(codec) == ASCII_PROBE.decode("ascii")
     except (UnicodeDecodeError, LookupError):
@@ -154,7 +155,7 @@ def _strip_prolog(text: str) -> str | None:
         keyword = DECLARATION.match(text, start)
         if keyword is not None:
             if end > len(text):
-                raise UnsafeXML("an entity or DOCTYPE declaration that never ends")
+                raise UnsafeXMLError("an entity or DOCTYPE declaration that never ends")
             parts.append(text[kept:start])
             if keyword.group().upper() == "<!DOCTYPE":
                 parts.append(_doctype_without_subset(text[start:end]))

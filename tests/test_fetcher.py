@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from monitor.fetcher import FetchError, FetchRefused, HTTPStatusError, fetch, open_http_session
+from monitor.fetcher import FetchError, FetchRefusedError, HTTPStatusError, fetch, open_http_session
 from monitor.settings import FetchSettings
 from tests.web import ScriptedResolver, Site
 
@@ -225,7 +225,7 @@ async def test_only_permanent_redirects_move_a_feed(
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/feed", "gopher://x"])
 async def test_only_http_is_fetched(url: str, http: aiohttp.ClientSession) -> None:
-    with pytest.raises(FetchRefused, match="refused: only http and https"):
+    with pytest.raises(FetchRefusedError, match="refused: only http and https"):
         await fetch(http, url, LIMITS)
 
 
@@ -267,7 +267,7 @@ async def test_every_ssrf_spelling_is_refused_with_its_reason(
     site.serve("/feed.xml", "<rss/>")
     url = template.format(port=site.server.port)
     async with open_http_session(NO_EXCEPTIONS) as http:
-        with pytest.raises(FetchRefused, match="^refused: ") as caught:
+        with pytest.raises(FetchRefusedError, match=r"^refused: ") as caught:
             await fetch(http, url, NO_EXCEPTIONS)
     assert reason in str(caught.value)
     assert site.requests == []
@@ -289,7 +289,7 @@ async def test_a_redirect_to_a_forbidden_address_is_refused(
 ) -> None:
     location = target.format(secret=secret.server.port)
     url = site.serve("/feed.xml", "", status=302, headers={"Location": location})
-    with pytest.raises(FetchRefused, match="^refused: "):
+    with pytest.raises(FetchRefusedError, match=r"^refused: "):
         await fetch(http, url, LIMITS)
     assert secret.requests == []
 
@@ -306,7 +306,7 @@ async def test_a_name_that_rebinds_to_a_private_address_between_hops_is_refused(
         headers={"Location": f"http://rebind.test:{secret.server.port}/secret"},
     )
     async with open_http_session(LIMITS, resolver=dns) as http:
-        with pytest.raises(FetchRefused) as caught:
+        with pytest.raises(FetchRefusedError) as caught:
             await fetch(http, url.replace("127.0.0.1", "rebind.test"), LIMITS)
     assert str(caught.value) == "refused: rebind.test resolves to 127.0.0.2, a loopback address"
     assert dns.lookups == ["rebind.test", "rebind.test"]
@@ -321,6 +321,8 @@ async def test_a_name_with_one_public_and_one_private_address_is_refused_whole(
     settings = LIMITS.model_copy(update={"allow_networks": ("203.0.113.0/24",)})
     dns = ScriptedResolver(["203.0.113.5", "127.0.0.2"])
     async with open_http_session(settings, resolver=dns) as http:
-        with pytest.raises(FetchRefused, match="resolves to 127.0.0.2, a loopback address"):
+        with pytest.raises(
+            FetchRefusedError, match=r"resolves to 127\.0\.0\.2, a loopback address"
+        ):
             await fetch(http, f"http://mixed.test:{secret.server.port}/secret", settings)
     assert secret.requests == []

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from monitor.netguard import (
-    AddressRefused,
+    AddressRefusedError,
     NetworkPolicy,
     address_problem,
     guarded_socket_factory,
@@ -116,9 +116,9 @@ def test_urls_are_judged_before_any_connection(url: str, reason: str | None) -> 
 
 def test_the_socket_factory_refuses_forbidden_addresses_before_any_socket_exists() -> None:
     create = guarded_socket_factory(NetworkPolicy.of(["127.0.0.1/32"]))
-    with pytest.raises(AddressRefused, match=r"127\.0\.0\.2 is a loopback address"):
+    with pytest.raises(AddressRefusedError, match=r"127\.0\.0\.2 is a loopback address"):
         create((socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", 80)))
-    with pytest.raises(AddressRefused, match="embeds 10.0.0.1"):
+    with pytest.raises(AddressRefusedError, match=r"embeds 10\.0\.0\.1"):
         create((socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::ffff:10.0.0.1", 80, 0, 0)))
     allowed = create((socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 80)))
     allowed.close()

@@ -8,7 +8,7 @@ import tracemalloc
 import pytest
 
 from monitor.feed_parser import FeedParseError, parse_feed
-from monitor.xml_guard import UnsafeXML, remove_entity_declarations
+from monitor.xml_guard import UnsafeXMLError, remove_entity_declarations
 
 ITEM = "<item><title>Iraq talks</title><link>https://news.example/1</link></item>"
 
@@ -120,7 +120,7 @@ def test_a_feed_without_declarations_is_returned_untouched() -> None:
 
 
 def test_a_declaration_that_never_ends_is_refused() -> None:
-    with pytest.raises(UnsafeXML, match="never ends"):
+    with pytest.raises(UnsafeXMLError, match="never ends"):
         remove_entity_declarations(b'<!DOCTYPE rss [<!ENTITY a "AAAA')
     with pytest.raises(FeedParseError, match="refused: an entity or DOCTYPE declaration"):
         parse_feed(b'<!DOCTYPE rss [<!ENTITY a "AAAA', "https://news.example/feed.xml")

@@ -1,0 +1,313 @@
+"""Storage of feeds and of what each check learned: validators, schedule, status, refusals.
+
+``Store`` (in ``store.py``) builds on this with articles and alerts; one engine serves both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from monitor.records import Feed
+from monitor.tables import FeedRow
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """A feed as an operator sees it in ``monitor feeds list``."""
+
+    url: str
+    name: str | None
+    title: str
+    origin: str
+    enabled: bool
+    next_check_at: datetime
+    last_success_at: datetime | None
+    error_count: int
+    last_error: str | None
+    fetch_url: str | None = None
+    last_status: int | None = None
+    disabled_reason: str | None = None
+    refusal_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UnchangedCheck:
+    """A check that found the feed as it was (304, or the same body): only its validators and
+    its schedule move, so many of these are written in one statement."""
+
+    feed_id: int
+    status: int
+    etag: str | None
+    last_modified: str | None
+    next_check_at: datetime
+
+
+class FeedStore:
+    """Typed operations on feeds; every method is one short transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite has one writer at a time; queueing writers here instead of in SQLite's busy
+        # handler (which sleeps and polls) keeps concurrent feed checks from stalling.
+        self._one_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction that commits on success and rolls back on error."""
+        if self._one_writer is None:
+            async with self._sessions.begin() as session:
+                yield session
+            return
+        async with self._one_writer, self._sessions.begin() as session:
+            yield session
+
+    def _insert(self, table: Any) -> postgresql.Insert | sqlite.Insert:
+        """INSERT with ``on_conflict_do_nothing``, which each dialect spells in its own module."""
+        if self._engine.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    async def sync_config_feeds(
+        self, feeds: Sequence[tuple[str, str | None]], now: datetime
+    ) -> None:
+        """Make the config's feeds present and enabled; disable config feeds no longer listed.
+
+        Feeds added with ``monitor feeds add`` are left alone, and so are feeds that asked to
+        stop (410 Gone): only ``monitor feeds add`` brings those back.
+        """
+        urls = [url for url, _ in feeds]
+        async with self._writing() as session:
+            for url, name in feeds:
+                await session.execute(
+                    self._insert(FeedRow)
+                    .values(_new_feed(url, name, "config", now))
+                    .on_conflict_do_nothing()
+                )
+                await session.execute(
+                    update(FeedRow)
+                    .where(FeedRow.url == url, FeedRow.origin == "config")
+                    .values(name=name, enabled=FeedRow.disabled_reason.is_(None))
+                )
+            await session.execute(
+                update(FeedRow)
+                .where(FeedRow.origin == "config", FeedRow.url.not_in(urls))
+                .values(enabled=False)
+            )
+
+    async def add_feed(self, url: str, name: str | None, now: datetime) -> bool:
+        """Add a feed by hand; False if it was already there (it is then re-enabled, and
+        checked again now, whatever stopped it)."""
+        async with self._writing() as session:
+            added = await session.execute(
+                self._insert(FeedRow)
+                .values(_new_feed(url, name, "cli", now))
+                .on_conflict_do_nothing()
+                .returning(FeedRow.id)
+            )
+            if added.first() is not None:
+                return True
+            await session.execute(
+                update(FeedRow)
+                .where(FeedRow.url == url)
+                .values(enabled=True, disabled_reason=None, error_count=0, next_check_at=now)
+            )
+            return False
+
+    async def remove_feed(self, url: str) -> bool:
+        """Delete a feed; its stored articles stay, so their stories never alert again."""
+        async with self._writing() as session:
+            removed = await session.execute(
+                delete(FeedRow).where(FeedRow.url == url).returning(FeedRow.id)
+            )
+            return removed.first() is not None
+
+    async def feeds_to_poll(self, now: datetime | None, limit: int = 1000) -> list[Feed]:
+        """Enabled feeds due at ``now`` (all enabled feeds when ``now`` is None), oldest first."""
+        query = select(
+            FeedRow.id,
+            FeedRow.url,
+            FeedRow.title,
+            FeedRow.name,
+            FeedRow.etag,
+            FeedRow.last_modified,
+            FeedRow.body_hash,
+            FeedRow.error_count,
+            FeedRow.fetch_url,
+            FeedRow.poll_interval_seconds,
+            FeedRow.ttl_seconds,
+        ).where(FeedRow.enabled.is_(True))
+        if now is not None:
+            query = query.where(FeedRow.next_check_at <= now)
+        query = query.order_by(FeedRow.next_check_at, FeedRow.id).limit(limit)
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [
+            Feed(
+                id=row.id,
+                url=row.url,
+                title=row.title or row.name or "",
+                etag=row.etag,
+                last_modified=row.last_modified,
+                body_hash=row.body_hash,
+                error_count=row.error_count,
+                fetch_url=row.fetch_url,
+                poll_interval_seconds=row.poll_interval_seconds,
+                ttl_seconds=row.ttl_seconds,
+            )
+            for row in rows
+        ]
+
+    async def record_feed_success(
+        self,
+        feed_id: int,
+        *,
+        now: datetime,
+        next_check_at: datetime,
+        title: str | None,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str | None,
+        status: int = 200,
+        parsed: bool = False,
+        poll_interval_seconds: float | None = None,
+        ttl_seconds: float | None = None,
+        moved_to: str | None = None,
+    ) -> None:
+        """Remember a successful check: validators for the next conditional GET, the schedule,
+        a new address (kept when None), and when the body was ``parsed``, what it said about
+        the publishing rate and its ``<ttl>``."""
+        values: dict[str, Any] = {
+            "etag": etag,
+            "last_modified": last_modified,
+            "body_hash": body_hash,
+            "last_checked_at": now,
+            "last_success_at": now,
+            "next_check_at": next_check_at,
+            "last_status": status,
+            "error_count": 0,
+            "last_error": None,
+        }
+        if title:
+            values["title"] = title
+        if parsed:
+            values["poll_interval_seconds"] = poll_interval_seconds
+            values["ttl_seconds"] = ttl_seconds
+        if moved_to is not None:
+            values["fetch_url"] = moved_to
+        async with self._writing() as session:
+            await session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(values))
+
+    async def record_unchanged(self, checks: Sequence[UnchangedCheck], now: datetime) -> None:
+        """Remember many checks that found their feed unchanged, in one statement."""
+        if not checks:
+            return
+        statement = (
+            update(FeedRow)
+            .where(FeedRow.id == bindparam("b_feed_id"))
+            .values(
+                etag=bindparam("b_etag"),
+                last_modified=bindparam("b_last_modified"),
+                next_check_at=bindparam("b_next_check_at"),
+                last_status=bindparam("b_status"),
+                last_checked_at=now,
+                last_success_at=now,
+                error_count=0,
+                last_error=None,
+            )
+        )
+        rows = [
+            {
+                "b_feed_id": check.feed_id,
+                "b_etag": check.etag,
+                "b_last_modified": check.last_modified,
+                "b_next_check_at": check.next_check_at,
+                "b_status": check.status,
+            }
+            for check in checks
+        ]
+        async with self._writing() as session:
+            connection = await session.connection()
+            await connection.execute(statement, rows)
+
+    async def record_feed_failure(
+        self,
+        feed_id: int,
+        *,
+        now: datetime,
+        next_check_at: datetime,
+        error: str,
+        status: int | None = None,
+        refused: bool = False,
+        disable: bool = False,
+    ) -> None:
+        """Remember a failed check and when to try again; ``disable`` stops the feed for good
+        (until ``monitor feeds add``) with ``error`` as the reason an operator sees."""
+        values: dict[str, Any] = {
+            "last_checked_at": now,
+            "next_check_at": next_check_at,
+            "last_error": error,
+            "last_status": status,
+            "error_count": FeedRow.error_count + 1,
+        }
+        if refused:
+            values["refusal_count"] = FeedRow.refusal_count + 1
+        if disable:
+            values["enabled"] = False
+            values["disabled_reason"] = error
+        async with self._writing() as session:
+            await session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(values))
+
+    async def count_refusal(self, feed_id: int) -> None:
+        """Count a refused fetch of one of the feed's article links."""
+        async with self._writing() as session:
+            await session.execute(
+                update(FeedRow)
+                .where(FeedRow.id == feed_id)
+                .values(refusal_count=FeedRow.refusal_count + 1)
+            )
+
+    async def list_feeds(self) -> list[FeedStatus]:
+        async with self._sessions() as session:
+            rows = (await session.scalars(select(FeedRow).order_by(FeedRow.id))).all()
+        return [
+            FeedStatus(
+                url=row.url,
+                name=row.name,
+                title=row.title,
+                origin=row.origin,
+                enabled=row.enabled,
+                next_check_at=row.next_check_at,
+                last_success_at=row.last_success_at,
+                error_count=row.error_count,
+                last_error=row.last_error,
+                fetch_url=row.fetch_url,
+                last_status=row.last_status,
+                disabled_reason=row.disabled_reason,
+                refusal_count=row.refusal_count,
+            )
+            for row in rows
+        ]
+
+
+def _new_feed(url: str, name: str | None, origin: str, now: datetime) -> dict[str, Any]:
+    return {
+        "url": url,
+        "name": name,
+        "title": "",
+        "origin": origin,
+        "enabled": True,
+        "next_check_at": now,
+        "error_count": 0,
+        "refusal_count": 0,
+        "created_at": now,
+    }
