@@ -6,10 +6,15 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from monitor.database import open_engine, upgrade_schema
+from alembic import command
+from monitor.database import alembic_config, open_engine, upgrade_schema
+from monitor.feed_store import UnchangedCheck
 from monitor.records import NewArticle, TopicMatch
 from monitor.store import Store
+from monitor.tables import UTCDateTime
 
 NOW = datetime(2024, 1, 26, 12, 0, tzinfo=UTC)
 
@@ -177,3 +182,123 @@ async def test_removing_a_feed_keeps_its_articles_known(store: Store) -> None:
     await store.remove_feed("https://news.example/feed")
     assert await store.is_known(999, "other", "https://news.example/a")
     assert len(await store.list_alerts()) == 1
+
+
+async def test_a_gone_feed_stays_off_until_added_again(store: Store) -> None:
+    await store.sync_config_feeds([("https://a.example/rss", "A")], NOW)
+    [feed] = await store.feeds_to_poll(None)
+    await store.record_feed_failure(
+        feed.id, now=NOW, next_check_at=NOW, error="HTTP 410 Gone", status=410, disable=True
+    )
+    await store.sync_config_feeds([("https://a.example/rss", "A")], NOW)  # a restart
+    assert await store.feeds_to_poll(None) == []
+    [status] = await store.list_feeds()
+    assert (status.enabled, status.last_status, status.disabled_reason) == (
+        False,
+        410,
+        "HTTP 410 Gone",
+    )
+    assert not await store.add_feed("https://a.example/rss", None, NOW)
+    [again] = await store.feeds_to_poll(None)
+    assert again.id == feed.id
+    [status] = await store.list_feeds()
+    assert (status.enabled, status.disabled_reason, status.error_count) == (True, None, 0)
+
+
+async def test_refusals_are_counted_per_feed(store: Store) -> None:
+    first = await feed_id(store, "https://a.example/rss")
+    second = await feed_id(store, "https://b.example/rss")
+    await store.count_refusal(first)
+    await store.record_feed_failure(
+        first, now=NOW, next_check_at=NOW, error="refused: x", refused=True
+    )
+    counts = {status.url: status.refusal_count for status in await store.list_feeds()}
+    assert counts == {"https://a.example/rss": 2, "https://b.example/rss": 0}
+    assert second
+
+
+async def test_a_moved_feed_keeps_its_name_and_fetches_from_its_new_address(store: Store) -> None:
+    feed = await feed_id(store)
+    await store.record_feed_success(
+        feed,
+        now=NOW,
+        next_check_at=NOW,
+        title=None,
+        etag=None,
+        last_modified=None,
+        body_hash="h",
+        status=200,
+        parsed=True,
+        poll_interval_seconds=1800.0,
+        ttl_seconds=3600.0,
+        moved_to="https://new.example/feed",
+    )
+    [polled] = await store.feeds_to_poll(None)
+    assert (polled.url, polled.location) == (
+        "https://news.example/feed",
+        "https://new.example/feed",
+    )
+    assert (polled.poll_interval_seconds, polled.ttl_seconds) == (1800.0, 3600.0)
+    # A check that did not parse keeps what the last parse learned.
+    await store.record_feed_success(
+        feed, now=NOW, next_check_at=NOW, title=None, etag=None, last_modified=None, body_hash="h"
+    )
+    [polled] = await store.feeds_to_poll(None)
+    assert (polled.location, polled.poll_interval_seconds) == ("https://new.example/feed", 1800.0)
+
+
+async def test_unchanged_checks_are_recorded_together(store: Store) -> None:
+    ids = [await feed_id(store, f"https://{n}.example/rss") for n in range(3)]
+    await store.record_feed_failure(ids[0], now=NOW, next_check_at=NOW, error="HTTP 500")
+    later = NOW + timedelta(hours=1)
+    await store.record_unchanged(
+        [
+            UnchangedCheck(feed_id=i, status=304, etag=f'"{i}"', last_modified=None,
+                           next_check_at=later + timedelta(minutes=i))
+            for i in ids[:2]
+        ],
+        NOW,
+    )  # fmt: skip
+    assert [feed.id for feed in await store.feeds_to_poll(NOW)] == [ids[2]]
+    polled = {feed.id: feed for feed in await store.feeds_to_poll(later + timedelta(hours=1))}
+    assert (polled[ids[0]].etag, polled[ids[0]].error_count) == (f'"{ids[0]}"', 0)
+    statuses = {status.url: status for status in await store.list_feeds()}
+    assert statuses["https://0.example/rss"].last_status == 304
+    assert statuses["https://0.example/rss"].next_check_at == later + timedelta(minutes=ids[0])
+    assert statuses["https://0.example/rss"].last_error is None
+
+
+async def test_the_feed_status_migration_keeps_existing_feeds(database_url: str) -> None:
+    engine = open_engine(database_url)
+
+    def migrate(connection: Connection, action: str, target: str) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        getattr(command, action)(config, target)
+
+    old_feeds = sa.table(
+        "feeds", *(sa.column(name) for name in ("url", "title", "origin", "enabled")),
+        sa.column("next_check_at", UTCDateTime()), sa.column("created_at", UTCDateTime()),
+        sa.column("error_count"),
+    )  # fmt: skip
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(migrate, "upgrade", "0001")
+            await connection.execute(
+                old_feeds.insert().values(
+                    url="https://a.example/rss", title="", origin="config", enabled=True,
+                    next_check_at=NOW, created_at=NOW, error_count=0,
+                )
+            )  # fmt: skip
+            await connection.run_sync(migrate, "upgrade", "head")
+        [status] = await Store(engine).list_feeds()
+        assert (status.url, status.refusal_count, status.disabled_reason) == (
+            "https://a.example/rss",
+            0,
+            None,
+        )
+        async with engine.begin() as connection:
+            await connection.run_sync(migrate, "downgrade", "0001")
+            await connection.run_sync(migrate, "upgrade", "head")
+    finally:
+        await engine.dispose()
