@@ -123,10 +123,12 @@ class Receiver:
     server: TestServer | None = None
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
+    host: str = "127.0.0.1"
+
     async def start(self) -> Receiver:
         app = web.Application()
         app.router.add_post("/hook", self._receive)
-        self.server = TestServer(app, host="127.0.0.1")
+        self.server = TestServer(app, host=self.host)
         await self.server.start_server()
         return self
 
@@ -164,12 +166,12 @@ class Item:
     published: datetime | None = None
 
 
-def rss(items: Sequence[Item], title: str = "Test feed") -> str:
-    """A small RSS 2.0 document."""
+def rss(items: Sequence[Item], title: str = "Test feed", channel_extra: str = "") -> str:
+    """A small RSS 2.0 document; ``channel_extra`` is raw XML for the channel (e.g. ``<ttl>``)."""
     parts = [
         f"<?xml version='1.0' encoding='utf-8'?>\n<rss version='2.0'><channel>"
         f"<title>{escape(title)}</title><link>https://news.example/</link>"
-        f"<description>test</description>"
+        f"<description>test</description>{channel_extra}"
     ]
     for item in items:
         parts.append("<item>")
