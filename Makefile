@@ -7,7 +7,8 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install install-dev run once test test-slow test-all lint format bench lock clean
+.PHONY: install install-dev run once test test-slow test-all lint format bench bench-poll \
+	bench-robustness lock clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -46,6 +47,12 @@ format: install-dev
 
 bench: install-dev  ## throughput of a full poll cycle against a naive feedparser loop
 	$(VENV)/bin/python bench/ingest.py
+
+bench-poll: install-dev  ## warm (304) and unchanged-body cycles over 2,000 local feeds
+	$(VENV)/bin/python bench/poll.py
+
+bench-robustness: install-dev  ## every file of ../shared/data/feeds through fetch + parse
+	$(VENV)/bin/python bench/feeds_robustness.py
 
 lock: $(UV)  ## refresh uv.lock after changing dependencies in pyproject.toml
 	$(UV) lock --python $(PYTHON)

@@ -326,3 +326,23 @@ async def test_a_name_with_one_public_and_one_private_address_is_refused_whole(
         ):
             await fetch(http, f"http://mixed.test:{secret.server.port}/secret", settings)
     assert secret.requests == []
+
+
+@pytest.mark.slow
+async def test_one_byte_every_five_seconds_is_cut_off_with_the_default_limits(site: Site) -> None:
+    settings = FetchSettings(allow_networks=("127.0.0.1/32",))  # 20 s per read, 60 s in all
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        with suppress(ConnectionError):
+            for _ in range(100):
+                await response.write(b"<")
+                await asyncio.sleep(5)
+        return response
+
+    started = time.perf_counter()
+    async with open_http_session(settings) as http:
+        with pytest.raises(FetchError, match=r"timed out \(limit 60 s for the whole fetch\)"):
+            await fetch(http, site.handle("/trickle.xml", trickle), settings)
+    assert time.perf_counter() - started < 62
