@@ -65,3 +65,25 @@ def test_mistakes_are_named(tmp_path: Path, toml: str, message: str) -> None:
     with pytest.raises(ConfigError) as error:
         load_settings(config)
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        (
+            '[fetch]\nallow_networks = ["10.0.0.0/8", "intranet"]\n',
+            "fetch.allow_networks = ['10.0.0.0/8', 'intranet']: 'intranet' is not a network",
+        ),
+        (
+            "[poll]\nmin_interval_seconds = 600\nmax_interval_seconds = 60\n",
+            "min_interval_seconds is above max_interval_seconds",
+        ),
+        ("[fetch]\nper_host_concurrency = 0\n", "fetch.per_host_concurrency = 0"),
+    ],
+)
+def test_fetch_and_poll_mistakes_are_named(tmp_path: Path, section: str, message: str) -> None:
+    config = tmp_path / "monitor.toml"
+    config.write_text('[[topics]]\nname = "t"\nany_of = ["a"]\n' + section)
+    with pytest.raises(ConfigError) as error:
+        load_settings(config)
+    assert message in str(error.value)
