@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import cProfile
 import hashlib
 import multiprocessing
@@ -27,6 +28,7 @@ import resource
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +36,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the test helpers write the config, as the tests do
 
 from aiohttp import web  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.ingest import OFF_TOPIC, free_port, wait_until_up  # noqa: E402
 from monitor.logs import configure_logging  # noqa: E402
 from monitor.pipeline import CycleReport, PipelineContext, poll_feeds  # noqa: E402
 from monitor.runtime import open_pipeline  # noqa: E402
 from monitor.settings import Settings, load_settings  # noqa: E402
-from tests.conftest import write_config  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    POSTGRES_URL,
+    _create_database,
+    _drop_database,
+    write_config,
+)
 
 
 def host(index: int, hosts: int) -> str:
@@ -67,6 +75,7 @@ def build_feed(index: int, items: int) -> bytes:
 
 def serve(port: int, feeds: int, hosts: int, items: int) -> None:
     """The publishers, in their own process so they do not share our core."""
+    pin(1)
     bodies = [build_feed(i, items) for i in range(feeds)]
     etags = ['"' + hashlib.sha1(body).hexdigest() + '"' for body in bodies]
 
@@ -124,10 +133,13 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--profile", action="store_true", help="profile the warm cycle")
+    parser.add_argument(
+        "--profile", action="store_true", help="profile the warm and unchanged-body cycles"
+    )
     args = parser.parse_args()
 
     port = free_port()
+    pin(0)  # measured on one core; the server gets the other one
     server = multiprocessing.Process(
         target=serve, daemon=True, args=(port, args.feeds, args.hosts, args.items)
     )
@@ -164,8 +176,8 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"{args.feeds} feeds on {args.hosts} hosts, {args.items} items each; fetch concurrency "
-        f"{args.concurrency}, 2 per host; {args.database}; {os.cpu_count()} cores "
-        "(the server runs in its own process)"
+        f"{args.concurrency}, 2 per host; {args.database}; this process on one core, the "
+        "server on another"
     )
     for label, seconds, report in rows:
         if report is None:
@@ -180,12 +192,20 @@ def main() -> None:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
 
 
+def pin(core: int) -> None:
+    """Keep this process on one core, when the machine has more than one."""
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {core})
+
+
 def database_url(kind: str, folder: str, name: str) -> str:
+    """A fresh database: a SQLite file, or a scratch PostgreSQL database (dropped at exit)."""
     if kind == "sqlite":
         return f"sqlite+aiosqlite:///{folder}/{name}.db"
-    return os.environ.get(
-        "MONITOR_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-    )
+    scratch = f"monitor_bench_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_create_database(scratch))
+    atexit.register(lambda: asyncio.run(_drop_database(scratch)))
+    return make_url(POSTGRES_URL).set(database=scratch).render_as_string(hide_password=False)
 
 
 if __name__ == "__main__":

@@ -135,8 +135,8 @@ def url_problem(url: str, policy: NetworkPolicy) -> str | None:
     spellings other than dotted decimal, and IP literals the policy forbids. Host names are
     judged later, on the addresses they resolve to.
     """
-    if any(ord(char) <= 0x20 or char == "\x7f" for char in url):
-        return "the URL contains spaces or control characters"
+    if any(ord(char) < 0x20 or char == "\x7f" for char in url):
+        return "the URL contains control characters"
     scheme, _, rest = url.partition(":")
     if scheme.lower() not in ("http", "https"):
         return f"only http and https URLs are fetched, not {_clip(url)!r}"
@@ -145,6 +145,8 @@ def url_problem(url: str, policy: NetworkPolicy) -> str | None:
     authority = re.split(r"[/?#]", rest[2:], maxsplit=1)[0]
     if "\\" in authority:
         return f"a backslash in the host part of {_clip(url)!r} is read differently by parsers"
+    if " " in authority:
+        return f"a space in the host part of {_clip(url)!r}"
     try:
         host = urlsplit(url).hostname or ""
     except ValueError as error:
