@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from alembic import command
@@ -14,7 +16,7 @@ from monitor.database import alembic_config, open_engine, upgrade_schema
 from monitor.feed_store import UnchangedCheck
 from monitor.records import NewArticle, TopicMatch
 from monitor.store import Store
-from monitor.tables import UTCDateTime
+from monitor.tables import Base, UTCDateTime
 
 NOW = datetime(2024, 1, 26, 12, 0, tzinfo=UTC)
 
@@ -302,3 +304,18 @@ async def test_the_feed_status_migration_keeps_existing_feeds(database_url: str)
             await connection.run_sync(migrate, "upgrade", "head")
     finally:
         await engine.dispose()
+
+
+async def test_the_migrations_build_exactly_the_schema_of_the_models(database_url: str) -> None:
+    engine = open_engine(database_url)
+    try:
+        await upgrade_schema(engine)
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
+                )
+            )
+    finally:
+        await engine.dispose()
+    assert differences == []

@@ -20,8 +20,8 @@ def upgrade() -> None:
     # batch_alter_table: SQLite cannot add a NOT NULL column with ALTER TABLE alone.
     with op.batch_alter_table('feeds', schema=None) as batch_op:
         batch_op.add_column(sa.Column('fetch_url', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('poll_interval_seconds', sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column('ttl_seconds', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('poll_interval_seconds', sa.Double(), nullable=True))
+        batch_op.add_column(sa.Column('ttl_seconds', sa.Double(), nullable=True))
         batch_op.add_column(sa.Column('last_status', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('disabled_reason', sa.Text(), nullable=True))
         batch_op.add_column(
