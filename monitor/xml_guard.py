@@ -24,12 +24,13 @@ BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-# XML 1.0 appendix F: how "<" or "<?" looks in each encoding without a byte-order mark.
-NUL_PATTERNS = (
+# XML 1.0 appendix F: how "<" or "<?xm" looks in each encoding without a byte-order mark.
+SIGNATURES = (
     (b"<\0\0\0", "utf-32-le"),
     (b"\0\0\0<", "utf-32-be"),
     (b"<\0?\0", "utf-16-le"),
     (b"\0<\0?", "utf-16-be"),
+    (b"\x4c\x6f\xa7\x94", "cp037"),  # EBCDIC, which feedparser reads too
 )
 XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
 DECLARATION = re.compile(r"<!(?:DOCTYPE|ENTITY)\b", re.IGNORECASE)
@@ -77,7 +78,7 @@ def _candidate_encodings(body: bytes, declared_charset: str | None) -> list[str 
             found.append(name)
             break
     else:
-        found += [name for pattern, name in NUL_PATTERNS if head.startswith(pattern)][:1]
+        found += [name for pattern, name in SIGNATURES if head.startswith(pattern)][:1]
         found.append(_interleaved_nuls(head))
     declared = XML_DECLARATION.match(head)
     found += [declared.group(1).decode("ascii") if declared else None, declared_charset]

@@ -86,6 +86,15 @@ def test_utf7_markup_is_found_where_the_xml_declaration_says() -> None:
     assert "ENTITY" not in guarded.body.decode("utf-7")
 
 
+def test_ebcdic_is_searched_too() -> None:
+    body = billion_laughs().replace("{encoding}", "cp037").encode("cp037")
+    guarded = remove_entity_declarations(body)
+    assert guarded.removed
+    assert "ENTITY" not in guarded.body.decode("cp037")
+    feed = parse_feed(body, "https://news.example/feed.xml")
+    assert [entry.title for entry in feed.entries] == ["Iraq talks"]
+
+
 def test_a_public_doctype_and_comments_stay() -> None:
     body = (
         b'<?xml version="1.0"?>\n<!-- made by hand -->\n'
