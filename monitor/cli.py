@@ -146,8 +146,10 @@ def classify_lines(topic: Topic, lines: Iterable[str], out: TextIO) -> int:
                 {
                     "id": item.get("id", number),
                     "match": result.matched,
+                    "level": result.level,
                     "score": result.score,
                     "terms": list(result.terms),
+                    "rules": list(result.rules),
                 },
                 ensure_ascii=False,
             )
@@ -173,7 +175,7 @@ def cmd_extract(settings: Settings, args: argparse.Namespace) -> int:
             {
                 "title": page.title,
                 "text": page.text,
-                "summary": summarise(page.text, topic.all_terms()),
+                "summary": summarise(page.text, topic.relevance),
                 "published_at": iso_utc(page.published_at),
                 "language": page.language,
             },

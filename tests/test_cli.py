@@ -122,7 +122,11 @@ async def test_the_config_file_comes_from_monitor_config(tmp_path: Path, sqlite_
             '[[feeds]]\nurl = "https://a.example/rss"\nnmae = "A"\n',
             "feeds.0.nmae = 'A': unknown key",
         ),
-        ({}, '[[topics]]\nname = "empty"\nall_of = [[]]\n', "all_of group 1 is empty"),
+        (
+            {},
+            '[[topics]]\nname = "empty"\n[topics.terms]\nus = []\n[[topics.rules]]\nall = ["us"]\n',
+            "topics.1.terms = {'us': []}: term list 'us' is empty",
+        ),
         ({}, "database_url = \n", "is not valid TOML"),
     ],
 )
@@ -131,7 +135,7 @@ async def test_bad_config_exits_2_naming_the_key(
 ) -> None:
     config = write_config(tmp_path / "monitor.toml", database_url=sqlite_url, feeds=[])
     if toml:
-        config.write_text(toml + config.read_text())
+        config.write_text(config.read_text() + toml)
     status, out, err = await monitor("--config", str(config), "once", cwd=tmp_path, env=env)
     assert status == 2
     assert expected in err

@@ -71,7 +71,9 @@ async def test_the_seed_story_alerts_once(
     assert alert["published_at"] == "2024-01-25T18:00:00Z"
     assert "Higher Military Commission" in alert["summary"]
     assert "withdrawal" in alert["summary"]
-    assert {"Iraq", "withdrawal", "Higher Military Commission"} <= set(alert["matched_terms"])
+    assert alert["level"] == "alert"
+    assert {"Iraq*", "withdraw*", "Higher Military Commission"} <= set(alert["matched_terms"])
+    assert {"named talks", "withdrawal"} <= set(alert["matched_rules"])
     assert alert["score"] > 0
     assert delivery.headers["webhook-id"] == alert["id"]
     # The reference implementation of Standard Webhooks accepts our signature.

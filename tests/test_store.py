@@ -6,10 +6,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
 
 from monitor.database import open_engine, upgrade_schema
 from monitor.records import NewArticle, TopicMatch
 from monitor.store import Store
+from monitor.tables import Base
 
 NOW = datetime(2024, 1, 26, 12, 0, tzinfo=UTC)
 
@@ -25,7 +29,7 @@ async def store(database_url: str) -> AsyncIterator[Store]:
 def article(
     feed_id: int, *, guid: str = "g1", url: str = "https://news.example/a", matched: bool = True
 ) -> NewArticle:
-    matches = (TopicMatch("talks", True, 3.0, ("Iraq", "withdrawal")),) if matched else ()
+    matches = (TopicMatch("talks", "alert", 3.0, ("Iraq", "withdrawal")),) if matched else ()
     return NewArticle(
         feed_id=feed_id,
         guid=guid,
@@ -177,3 +181,36 @@ async def test_removing_a_feed_keeps_its_articles_known(store: Store) -> None:
     await store.remove_feed("https://news.example/feed")
     assert await store.is_known(999, "other", "https://news.example/a")
     assert len(await store.list_alerts()) == 1
+
+
+async def test_a_digest_match_is_stored_without_an_alert(store: Store) -> None:
+    feed = await feed_id(store)
+    digest = NewArticle(
+        feed_id=feed,
+        guid="d1",
+        url="https://news.example/d",
+        canonical_url="https://news.example/d",
+        title="Drone attack on base in Iraq",
+        summary="",
+        text="",
+        published_at=NOW,
+        language="en",
+        matches=(TopicMatch("talks", "digest", 4.0, ("Iraq", "attack*"), ("attacks",)),),
+    )
+    assert await store.save_article(digest, ["default"], payload, NOW) == 0
+    assert await store.list_alerts() == []
+    [(level, rules)] = await store.match_levels("https://news.example/d")
+    assert (level, rules) == ("digest", ["attacks"])
+
+
+async def test_the_migrations_build_the_schema_the_code_expects(database_url: str) -> None:
+    engine = open_engine(database_url)
+    await upgrade_schema(engine)
+
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+    async with engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
+    await engine.dispose()
