@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from monitor.cli import main
-from tests.conftest import ROOT, write_config
+from tests.conftest import DEFAULT_CONFIG, ROOT, write_config
 from tests.test_pipeline import serve_seed
 from tests.web import Receiver, Site
 
@@ -30,6 +30,8 @@ COMMANDS = [
     ["feeds", "remove"],
     ["alerts"],
     ["alerts", "list"],
+    ["topics"],
+    ["topics", "check"],
     ["db"],
     ["db", "upgrade"],
 ]
@@ -272,3 +274,19 @@ async def test_an_unreachable_database_is_fatal_with_a_clear_message(tmp_path: P
     assert status == 1
     assert "cannot migrate the database" in err
     assert "pw@" not in err
+
+
+def test_topics_check_explains_the_default_topic(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(DEFAULT_CONFIG), "topics", "check"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("us-iraq-security-talks: US–Iraq security talks")
+    assert "ALERT when" in out
+    assert "DIGEST when" in out
+    assert out.rstrip().endswith("1 topic(s) OK")
+
+
+def test_topics_check_names_an_unknown_topic(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(DEFAULT_CONFIG), "topics", "check", "weather"]) == 2
+    assert "no topic named 'weather'; known topics: us-iraq-security-talks" in (
+        capsys.readouterr().err
+    )

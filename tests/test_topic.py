@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from monitor.topic import Topic, match_topic
+from monitor.topic_explain import describe_topic
 from monitor.topic_settings import TopicSettings
 
 
@@ -210,3 +211,43 @@ def test_mistakes_name_the_topic_and_the_rule(config: dict[str, Any], message: s
     with pytest.raises(ValidationError) as error:
         TopicSettings.model_validate({"name": "t", **config})
     assert message in str(error.value)
+
+
+def test_a_topic_reads_as_plain_words() -> None:
+    settings = TopicSettings.model_validate(
+        {
+            "name": "t",
+            "description": "US forces leaving Iraq",
+            "terms": LISTS,
+            "rules": [
+                {
+                    "name": "leaving",
+                    "all": ["iraq", "leaving"],
+                    "any": ["us", "troops"],
+                    "within": "sentence",
+                    "none": ["afghanistan"],
+                },
+                {
+                    "level": "digest",
+                    "all": ["troops", "iraq"],
+                    "within": 3,
+                    "min_score": 3,
+                    "none": ["attack"],
+                    "none_within": "item",
+                    "also": ["us"],
+                },
+            ],
+        }
+    )
+    text = describe_topic(settings)
+    assert "t: US forces leaving Iraq" in text
+    assert (
+        "ALERT when\n  - leaving: one sentence mentions [iraq], [leaving] and one of "
+        "[us, troops], unless that sentence mentions [afghanistan]"
+    ) in text
+    assert (
+        "DIGEST when\n  - rule 2: [troops] and [iraq] stand within 3 words of each other, "
+        "and the item also mentions [us], scoring at least 3, unless the item mentions "
+        "[attack]"
+    ) in text
+    assert "[us] US, American*, Washington" in text
