@@ -92,7 +92,8 @@ class TermIndex:
             else:
                 self.whole[first].append(term)
         self.prefix_lengths = sorted({len(prefix) for prefix in self.prefixes})
-        self.prefix_starts = frozenset(prefix[:2] for prefix in self.prefixes)
+        # Prefixes are at least three letters long (the settings check it).
+        self.prefix_starts = frozenset(prefix[:3] for prefix in self.prefixes)
 
     def hits(self, tokens: Tokens, field: int) -> list[Hit]:
         found: list[Hit] = []
@@ -100,7 +101,7 @@ class TermIndex:
         for index, (text, lower) in enumerate(zip(tokens.texts, tokens.lowers, strict=True)):
             # Most words are in no term: rule them out with set lookups before anything else.
             if not (
-                lower in whole or text in exact or lower[:2] in starts or is_arabic_script(lower)
+                lower in whole or text in exact or lower[:3] in starts or is_arabic_script(lower)
             ):
                 continue
             for term in self._candidates(text, lower):
@@ -116,7 +117,7 @@ class TermIndex:
         for form in forms:
             if form in self.whole:
                 candidates += self.whole[form]
-            if form[:2] in self.prefix_starts:
+            if form[:3] in self.prefix_starts:
                 for length in self.prefix_lengths:
                     if length > len(form):
                         break

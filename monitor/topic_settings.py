@@ -115,4 +115,6 @@ def term_problem(term: str) -> str | None:
         return "it has no letters or digits"
     if any(word == "*" for word in words) or re.search(r"\*\w", term):
         return "a * may only end a word (withdraw* matches withdrawal, withdrawing)"
+    if any(word.endswith("*") and len(word) < 4 for word in words):
+        return "a * needs at least three letters before it"
     return None

@@ -197,15 +197,23 @@ async def test_classify_reads_json_lines(tmp_path: Path, sqlite_url: str) -> Non
             "title": "Iraq's parliament votes to expel US troops",
             "text": "The vote asks the government to end the presence of foreign forces.",
         },
+        {"id": "d", "title": "Rockets hit near US embassy in Baghdad", "description": ""},
     ]
     stdin = "\n".join(json.dumps(line) for line in lines).encode() + b"\nnot json\n"
     status, out, err = await monitor("--config", str(config), "classify", cwd=tmp_path, stdin=stdin)
     results = [json.loads(line) for line in out.splitlines()]
-    assert [(r["id"], r["match"]) for r in results] == [("a", True), ("b", False), (3, True)]
+    assert [(r["id"], r["match"], r["level"]) for r in results] == [
+        ("a", True, "alert"),
+        ("b", False, None),
+        (3, True, "alert"),
+        ("d", True, "digest"),
+    ]
     assert "Higher Military Commission" in results[0]["terms"]
-    assert results[1]["score"] == 0
+    assert "named talks" in results[0]["rules"]
+    assert results[3]["rules"] == ["attacks", "relations"]
+    assert (results[1]["score"], results[1]["terms"], results[1]["rules"]) == (0, [], [])
     assert status == 1  # one line was not JSON
-    assert "line 4" in err
+    assert "line 5" in err
 
 
 async def test_extract_prints_the_article(

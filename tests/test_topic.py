@@ -181,6 +181,7 @@ def test_the_highest_level_wins_and_says_why() -> None:
         ),
         ({"terms": {"us": ["with*draw"]}, "rules": [{"all": ["us"]}]}, "a * may only end a word"),
         ({"terms": {"us": ["*"]}, "rules": [{"all": ["us"]}]}, "a * may only end a word"),
+        ({"terms": {"us": ["Am*"]}, "rules": [{"all": ["us"]}]}, "at least three letters"),
         (
             {"terms": {"Bad Name": ["x"]}, "rules": [{"all": ["Bad Name"]}]},
             "term list name 'Bad Name'",
