@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import structlog
 from sqlalchemy.engine import make_url
 
 from monitor.settings import Settings, load_settings
@@ -26,11 +27,14 @@ POSTGRES_URL = os.environ.get(
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see only the MONITOR_* variables they set themselves."""
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests see only the MONITOR_* variables they set themselves, and start with structlog's
+    defaults (a test that runs the CLI in-process configures logging)."""
     for key in list(os.environ):
         if key.startswith("MONITOR_") and not key.startswith(("MONITOR_TEST_", "MONITOR_REQUIRE")):
             monkeypatch.delenv(key)
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture
