@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from monitor.text import split_sentences
+from monitor.text import clip, split_sentences
 
 MAX_SENTENCES = 3
 MAX_CHARACTERS = 600
@@ -45,11 +45,4 @@ def summarise(
             break
         chosen.append(sentence)
         length += len(sentence) + 1
-    return _clip(" ".join(chosen), max_characters)
-
-
-def _clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + "…"
+    return clip(" ".join(chosen), max_characters)
