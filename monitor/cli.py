@@ -21,6 +21,7 @@ from monitor.logs import configure_logging
 from monitor.settings import ConfigError, Settings, load_settings
 from monitor.summary import summarise
 from monitor.topic import Topic, match_topic
+from monitor.topic_explain import describe_topic
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 
@@ -74,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     alert_list = alert_commands.add_parser("list", help="the most recent alerts")
     alert_list.add_argument("--status", choices=["pending", "delivered", "dead"])
     alert_list.add_argument("--limit", type=int, default=50)
+
+    topics = commands.add_parser("topics", help="check and explain topics")
+    topic_commands = topics.add_subparsers(dest="topics_command", required=True, metavar="ACTION")
+    check = topic_commands.add_parser(
+        "check", help="validate the topics and print their rules in plain words"
+    )
+    check.add_argument("name", nargs="?", help="one topic (default: every topic)")
 
     database = commands.add_parser("db", help="database maintenance")
     db_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -147,8 +155,10 @@ def classify_lines(topic: Topic, lines: Iterable[str], out: TextIO) -> int:
                 {
                     "id": item.get("id", number),
                     "match": result.matched,
+                    "level": result.level,
                     "score": result.score,
                     "terms": list(result.terms),
+                    "rules": list(result.rules),
                 },
                 ensure_ascii=False,
             )
@@ -174,7 +184,7 @@ def cmd_extract(settings: Settings, args: argparse.Namespace) -> int:
             {
                 "title": page.title,
                 "text": page.text,
-                "summary": summarise(page.text, topic.all_terms()),
+                "summary": summarise(page.text, topic.relevance),
                 "published_at": iso_utc(page.published_at),
                 "language": page.language,
             },
@@ -273,6 +283,14 @@ def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
+def cmd_topics(settings: Settings, args: argparse.Namespace) -> int:
+    """The config was validated on loading; say so and show what the rules mean."""
+    chosen = [settings.topic(args.name)] if args.name else list(settings.topics)
+    print("\n\n".join(describe_topic(topic) for topic in chosen))
+    print(f"\n{len(chosen)} topic(s) OK")
+    return EXIT_OK
+
+
 def cmd_db(settings: Settings, _args: argparse.Namespace) -> int:
     from monitor.runtime import open_store
 
@@ -303,5 +321,6 @@ HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "extract": cmd_extract,
     "feeds": cmd_feeds,
     "alerts": cmd_alerts,
+    "topics": cmd_topics,
     "db": cmd_db,
 }

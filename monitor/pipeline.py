@@ -43,7 +43,7 @@ from monitor.settings import Settings
 from monitor.slots import FetchSlots
 from monitor.store import Store
 from monitor.summary import summarise
-from monitor.topic import TermSet, Topic, match_topic
+from monitor.topic import Topic, match_topic
 from monitor.webhook import Endpoint
 
 log = structlog.get_logger(__name__)
@@ -225,14 +225,18 @@ async def process_entry(
     evidence = f"{lead}\n{text}" if lead and lead not in text else text
     title = entry.title or (page.title if page else "") or entry.url
     matches = tuple(m for topic in candidates if (m := match_topic(topic, title, evidence)).matched)
-    terms = TermSet.of(term for m in matches for term in m.terms)
+    matched_topics = [topic for topic in candidates if any(m.topic == topic.name for m in matches)]
+
+    def relevance(sentence: str) -> float:
+        return sum(topic.relevance(sentence) for topic in matched_topics)
+
     article = NewArticle(
         feed_id=feed.id,
         guid=entry.guid,
         url=entry.url,
         canonical_url=canonical,
         title=title,
-        summary=summarise(text, terms) or entry.summary,
+        summary=summarise(text, relevance) or entry.summary,
         text=text,
         published_at=entry.published_at or (page.published_at if page else None),
         language=page.language if page else None,

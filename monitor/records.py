@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +41,18 @@ class ExtractedPage:
 
 @dataclass(frozen=True, slots=True)
 class TopicMatch:
-    """How a text fared against one topic: whether it matched, its score, the terms that fired."""
+    """How a text fared against one topic: its level (None: no match), its score, the terms
+    that fired and the rules that fired."""
 
     topic: str
-    matched: bool
+    level: Literal["alert", "digest"] | None
     score: float
     terms: tuple[str, ...] = field(default=())
+    rules: tuple[str, ...] = field(default=())
+
+    @property
+    def matched(self) -> bool:
+        return self.level is not None
 
 
 @dataclass(frozen=True, slots=True)

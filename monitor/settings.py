@@ -9,7 +9,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -26,6 +26,8 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from monitor.topic_settings import TopicSettings
 
 DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
 WEBHOOK_SECRET_PREFIX = "whsec_"
@@ -46,45 +48,6 @@ HttpUrlText = Annotated[str, AfterValidator(_http_url)]
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TopicSettings(_Section):
-    """A topic: rule terms matched on word boundaries, and the score an item needs to match."""
-
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    description: str = ""
-    all_of: tuple[tuple[str, ...], ...] = ()
-    any_of: tuple[str, ...] = ()
-    none_of: tuple[str, ...] = ()
-    threshold: float = Field(default=1.0, ge=0)
-
-    @field_validator("all_of")
-    @classmethod
-    def _groups_not_empty(cls, groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
-        for number, group in enumerate(groups, start=1):
-            if not group:
-                raise ValueError(f"all_of group {number} is empty")
-        return groups
-
-    @field_validator("all_of", "any_of", "none_of")
-    @classmethod
-    def _terms_not_blank(cls, value: Any) -> Any:
-        groups = value if value and isinstance(value[0], tuple) else (value,)
-        for group in groups:
-            for term in group:
-                if not term.strip():
-                    raise ValueError("a term is blank")
-        return value
-
-    @model_validator(mode="after")
-    def _has_rules(self) -> TopicSettings:
-        if not self.all_of and not self.any_of:
-            raise ValueError(f"topic {self.name!r} has neither all_of nor any_of terms")
-        if self.threshold > 0 and not self.any_of:
-            raise ValueError(
-                f"topic {self.name!r} needs any_of terms to reach threshold {self.threshold}"
-            )
-        return self
 
 
 class FeedSettings(_Section):

@@ -66,7 +66,7 @@ class Store(FeedStore):
         payload: AlertPayloadBuilder,
         now: datetime,
     ) -> int | None:
-        """Store ``article``, its matches and one pending alert per (matched topic, endpoint).
+        """Store ``article``, its matches and one pending alert per (alert-level match, endpoint).
 
         All in one transaction, and only if the article is new: returns the number of alerts
         created, or None when a unique constraint says the article was already stored.
@@ -98,11 +98,15 @@ class Store(FeedStore):
                     MatchRow(
                         article_id=article_id,
                         topic=match.topic,
+                        level=match.level or "digest",
                         score=match.score,
                         terms=list(match.terms),
+                        rules=list(match.rules),
                         created_at=now,
                     )
                 )
+                if match.level != "alert":
+                    continue  # digest-level matches are stored for the digest, not pinged
                 for endpoint in endpoints:
                     alert_id = str(uuid.uuid4())
                     session.add(
@@ -120,6 +124,17 @@ class Store(FeedStore):
                     )
                     alerts += 1
             return alerts
+
+    async def match_levels(self, canonical_url: str) -> list[tuple[str, list[str]]]:
+        """The level and the fired rules of each topic an article matched."""
+        query = (
+            select(MatchRow.level, MatchRow.rules)
+            .join(ArticleRow, ArticleRow.id == MatchRow.article_id)
+            .where(ArticleRow.canonical_url == canonical_url)
+            .order_by(MatchRow.topic)
+        )
+        async with self._sessions() as session:
+            return [(level, rules) for level, rules in (await session.execute(query)).all()]
 
     async def count_articles(self) -> int:
         async with self._sessions() as session:

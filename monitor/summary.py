@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from monitor.text import split_sentences
-from monitor.topic import TermSet, normalise
+from monitor.text import clip, split_sentences
 
 MAX_SENTENCES = 3
 MAX_CHARACTERS = 600
@@ -16,15 +16,15 @@ _ENDS_SENTENCE = re.compile(r"[.!?。؟…][\"'”’»)\]]*$")
 
 def summarise(
     text: str,
-    terms: TermSet,
+    relevance: Callable[[str], float],
     *,
     max_sentences: int = MAX_SENTENCES,
     max_characters: int = MAX_CHARACTERS,
 ) -> str:
     """Pick up to ``max_sentences`` sentences, lead first when it carries the topic, in text order.
 
-    A sentence scores one point per distinct topic term it contains; the lead sentence gets a
-    bonus because news writing puts the who-what-when there. No model and no network.
+    ``relevance`` scores a sentence (e.g. the number of topic terms in it); the lead sentence
+    gets a bonus because news writing puts the who-what-when there. No model and no network.
     """
     every = split_sentences(text)
     # Headlines, captions and bylines in the extracted text are lines without a full stop.
@@ -33,7 +33,7 @@ def summarise(
         return ""
     scored = []
     for position, sentence in enumerate(sentences[:200]):
-        score = float(len(terms.found(normalise(sentence))))
+        score = relevance(sentence)
         if position == 0:
             score += _LEAD_BONUS
         scored.append((score, -position, position, sentence))
@@ -45,11 +45,4 @@ def summarise(
             break
         chosen.append(sentence)
         length += len(sentence) + 1
-    return _clip(" ".join(chosen), max_characters)
-
-
-def _clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + "…"
+    return clip(" ".join(chosen), max_characters)

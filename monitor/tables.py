@@ -109,7 +109,8 @@ class ArticleRow(Base):
 
 
 class MatchRow(Base):
-    """Why an article belongs to a topic: its score and the terms that fired."""
+    """Why an article belongs to a topic: its level (alert or digest), its score, the terms and
+    the rules that fired."""
 
     __tablename__ = "matches"
     __table_args__ = (UniqueConstraint("article_id", "topic"),)
@@ -117,8 +118,10 @@ class MatchRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     topic: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(8))
     score: Mapped[float]
     terms: Mapped[list[str]]
+    rules: Mapped[list[str]]
     created_at: Mapped[datetime]
 
 

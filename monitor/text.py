@@ -47,6 +47,15 @@ def squash_spaces(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+def clip(text: str | None, limit: int) -> str:
+    """``text`` cut on a word to at most ``limit`` characters, with an ellipsis if cut."""
+    text = (text or "").strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] or text[: limit - 1]
+    return cut.rstrip(",;:") + "…"
+
+
 def html_to_text(fragment: str) -> str:
     """The visible text of an HTML fragment (feed summaries are often HTML), as one line."""
     if not fragment or not _MARKUP_HINT.search(fragment):

@@ -1,125 +1,292 @@
-"""Decide whether a text is about a topic: terms on word boundaries, a score and a threshold."""
+"""Decide whether a news item is about a topic, at which level, and why.
+
+A topic is compiled once into a term index; matching tokenises the title and the body, looks
+every word up in the index (a dictionary, not a regular expression per term, so a topic of
+hundreds of terms in several languages costs a few microseconds per item), and then checks each
+rule's window. The language itself is described in ``monitor.topic_settings``.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from monitor.records import TopicMatch
-from monitor.settings import TopicSettings
+from monitor.tokens import Tokens, is_arabic_script, normalise, tokenize
+from monitor.topic_settings import Level, TopicSettings, Window
 
-TITLE_WEIGHT = 2.0
-BODY_WEIGHT = 1.0
+TITLE, BODY = 0, 1
 
-_ACRONYM = re.compile(r"^[A-Z][A-Z0-9.&-]*[A-Z0-9.]$")
-_QUOTES = str.maketrans(
-    {"’": "'", "‘": "'", "“": '"', "”": '"', "‐": "-", "‑": "-", "–": "-", "—": "-", "\u00a0": " "}
-)
+# Arabic writes conjunctions, prepositions and the article onto the word: والعراق "and Iraq",
+# بالعراق "in Iraq", للعراق "for Iraq" (lam + al- contracts to لل). A term matches behind them.
+_ARABIC_PREFIXES = ("وال", "فال", "بال", "كال", "ال", "و", "ف", "ب", "ك", "ل")
 
-
-def normalise(text: str) -> str:
-    """Fold typographic quotes, dashes and Unicode forms: terms match however a site typed them."""
-    return unicodedata.normalize("NFKC", text).translate(_QUOTES)
+WindowTest = Callable[["Hit"], bool]
 
 
 @dataclass(frozen=True, slots=True)
-class TermSet:
-    """Terms found on word boundaries; acronyms (``US``, ``HMC``) match only in capitals."""
+class Term:
+    """A term as compiled: its words, whether the last is a prefix, whether case matters."""
 
-    terms: tuple[str, ...]
-    keys: tuple[str, ...]  # how each term looks once a match is folded, for mapping hits back
-    folded: re.Pattern[str] | None
-    exact: re.Pattern[str] | None
+    text: str
+    words: tuple[str, ...]
+    prefix_last: bool
+    exact: bool
+    lists: tuple[str, ...]
 
-    @classmethod
-    def of(cls, terms: Iterable[str]) -> TermSet:
-        terms = tuple(dict.fromkeys(normalise(term).strip() for term in terms))
-        acronyms = [term for term in terms if _ACRONYM.match(term)]
-        words = [term for term in terms if term not in acronyms]
-        return cls(
-            terms=terms,
-            keys=tuple(_key(term, fold=term not in acronyms) for term in terms),
-            folded=_pattern(words, re.IGNORECASE),
-            exact=_pattern(acronyms, 0),
-        )
-
-    def found(self, text: str) -> list[str]:
-        """The terms present in ``text`` (already normalised), in the order of the term list."""
-        hits: set[str] = set()
-        if self.folded is not None:
-            hits.update(_key(match) for match in self.folded.findall(text))
-        if self.exact is not None:
-            hits.update(_key(match, fold=False) for match in self.exact.findall(text))
-        if not hits:
-            return []
-        return [term for term, key in zip(self.terms, self.keys, strict=True) if key in hits]
+    def matches_at(self, tokens: Tokens, start: int) -> bool:
+        """Whether the term's words stand at ``start`` (the first is already known to)."""
+        if start + len(self.words) > len(tokens):
+            return False
+        seen = tokens.texts if self.exact else tokens.lowers
+        for offset in range(1, len(self.words)):
+            at = start + offset
+            word = self.words[offset]
+            last = offset == len(self.words) - 1
+            if not (seen[at].startswith(word) if last and self.prefix_last else seen[at] == word):
+                return False
+            if tokens.sentences[at] != tokens.sentences[start]:
+                return False
+        return True
 
 
-def _key(text: str, *, fold: bool = True) -> str:
-    joined = " ".join(text.split())
-    return joined.casefold() if fold else joined
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A compiled rule."""
+
+    label: str
+    level: Level
+    all: tuple[str, ...]
+    any: tuple[str, ...]
+    none: tuple[str, ...]
+    also: tuple[str, ...]
+    within: Window
+    none_anywhere: bool
+    min_score: float
 
 
-def _pattern(terms: list[str], flags: int) -> re.Pattern[str] | None:
-    if not terms:
-        return None
-    # Longest first, so "US troops" wins over "US" at the same place.
-    alternatives = [
-        r"\s+".join(re.escape(word) for word in term.split())
-        for term in sorted(terms, key=len, reverse=True)
-    ]
-    return re.compile(r"(?<!\w)(" + "|".join(alternatives) + r")(?!\w)", flags)
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A term found in a field, at a sentence and a word position."""
+
+    term: Term
+    field: int
+    sentence: int
+    position: int
+
+
+class TermIndex:
+    """Every term of a topic, looked up by a word's full form or by its first letters."""
+
+    def __init__(self, terms: Iterable[Term]) -> None:
+        self.whole: dict[str, list[Term]] = defaultdict(list)
+        self.exact: dict[str, list[Term]] = defaultdict(list)
+        self.prefixes: dict[str, list[Term]] = defaultdict(list)
+        for term in terms:
+            first = term.words[0]
+            if term.prefix_last and len(term.words) == 1:
+                self.prefixes[first].append(term)
+            elif term.exact:
+                self.exact[first].append(term)
+            else:
+                self.whole[first].append(term)
+        self.prefix_lengths = sorted({len(prefix) for prefix in self.prefixes})
+        # Prefixes are at least three letters long (the settings check it).
+        self.prefix_starts = frozenset(prefix[:3] for prefix in self.prefixes)
+
+    def hits(self, tokens: Tokens, field: int) -> list[Hit]:
+        found: list[Hit] = []
+        whole, exact, starts = self.whole, self.exact, self.prefix_starts
+        for index, (text, lower) in enumerate(zip(tokens.texts, tokens.lowers, strict=True)):
+            # Most words are in no term: rule them out with set lookups before anything else.
+            if not (
+                lower in whole or text in exact or lower[:3] in starts or is_arabic_script(lower)
+            ):
+                continue
+            for term in self._candidates(text, lower):
+                if len(term.words) == 1 or term.matches_at(tokens, index):
+                    found.append(Hit(term, field, tokens.sentences[index], index))
+        return found
+
+    def _candidates(self, text: str, lower: str) -> list[Term]:
+        candidates: list[Term] = []
+        if text in self.exact:
+            candidates += self.exact[text]
+        forms = _forms(lower) if is_arabic_script(lower) else (lower,)
+        for form in forms:
+            if form in self.whole:
+                candidates += self.whole[form]
+            if form[:3] in self.prefix_starts:
+                for length in self.prefix_lengths:
+                    if length > len(form):
+                        break
+                    if form[:length] in self.prefixes:
+                        candidates += self.prefixes[form[:length]]
+        return candidates
+
+
+def _forms(word: str) -> tuple[str, ...]:
+    """An Arabic-script word, and the word without its clitic prefixes."""
+    forms = [word]
+    if word.startswith("لل") and len(word) > 4:
+        forms.append("ال" + word[2:])
+    for prefix in _ARABIC_PREFIXES:
+        rest = word[len(prefix) :]
+        if word.startswith(prefix) and len(rest) >= 3:
+            forms.append(("ال" + rest) if prefix.endswith("ال") else rest)
+            if prefix.endswith("ال"):
+                forms.append(rest)
+    return tuple(dict.fromkeys(forms))
 
 
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """A compiled topic: every ``all_of`` group must fire, ``any_of`` terms add to the score and
-    any ``none_of`` term vetoes the match."""
+    """A compiled topic."""
 
     name: str
-    groups: tuple[TermSet, ...]
-    scoring: TermSet
-    exclusions: TermSet
-    threshold: float
+    description: str
+    lists: dict[str, tuple[str, ...]]
+    rules: tuple[Rule, ...]
+    index: TermIndex
+    title_weight: float
+    body_weight: float
 
     @classmethod
     def from_settings(cls, settings: TopicSettings) -> Topic:
+        owners: dict[str, list[str]] = defaultdict(list)
+        for list_name, terms in settings.terms.items():
+            for term in terms:
+                owners[term].append(list_name)
         return cls(
             name=settings.name,
-            groups=tuple(TermSet.of(group) for group in settings.all_of),
-            scoring=TermSet.of(settings.any_of),
-            exclusions=TermSet.of(settings.none_of),
-            threshold=settings.threshold,
+            description=settings.description,
+            lists=dict(settings.terms),
+            rules=tuple(
+                Rule(
+                    settings.rule_label(number),
+                    rule.level,
+                    rule.all,
+                    rule.any,
+                    rule.none,
+                    rule.also,
+                    rule.within,
+                    rule.none_within == "item",
+                    rule.min_score,
+                )
+                for number, rule in enumerate(settings.rules)
+            ),
+            index=TermIndex(compile_term(text, tuple(lists)) for text, lists in owners.items()),
+            title_weight=settings.title_weight,
+            body_weight=settings.body_weight,
         )
 
-    def all_terms(self) -> TermSet:
-        """Every positive term of the topic, for picking the sentences that carry it."""
-        return TermSet.of(
-            [term for group in self.groups for term in group.terms] + list(self.scoring.terms)
-        )
+    def terms_in(self, text: str) -> set[str]:
+        """The terms (as written in the config) found in ``text``."""
+        return {hit.term.text for hit in self.index.hits(tokenize(normalise(text)), BODY)}
+
+    def relevance(self, text: str) -> float:
+        """How much of the topic a passage carries: how many of its term lists it mentions
+        (lists, not terms, so that a long sentence repeating one idea does not win)."""
+        hits = self.index.hits(tokenize(normalise(text)), BODY)
+        return float(len({name for hit in hits for name in hit.term.lists}))
 
 
-def match_topic(topic: Topic, title: str, body: str) -> TopicMatch:
-    """Score ``title`` and ``body`` against ``topic``; a term in the title weighs double."""
-    title, body = normalise(title), normalise(body)
-    both = f"{title}\n{body}"
-    if topic.exclusions.terms and topic.exclusions.found(both):
-        return TopicMatch(topic=topic.name, matched=False, score=0.0)
-    fired: list[str] = []
-    groups_ok = True
-    for group in topic.groups:
-        found = group.found(both)
-        groups_ok = groups_ok and bool(found)
-        fired.extend(found)
-    in_title = set(topic.scoring.found(title))
-    in_body = set(topic.scoring.found(body))
-    score = sum(TITLE_WEIGHT if term in in_title else BODY_WEIGHT for term in in_title | in_body)
-    fired.extend(term for term in topic.scoring.terms if term in in_title or term in in_body)
+def compile_term(text: str, lists: tuple[str, ...]) -> Term:
+    """Compile a term: its words; acronyms (every letter a capital, like ``US`` or ``U.S.``)
+    keep their case; a final ``*`` makes the last word a prefix."""
+    normal = normalise(text).strip()
+    prefix_last = normal.endswith("*")
+    words = tuple(tokenize(normal.rstrip("*")).texts)
+    letters = [char for char in normal if char.isalpha()]
+    exact = len(letters) >= 2 and all(char.isupper() for char in letters)
+    if not exact:
+        words = tuple(word.lower() for word in words)
+    return Term(text=text, words=words, prefix_last=prefix_last, exact=exact, lists=lists)
+
+
+def match_topic(topic: Topic, title: str, body: str = "") -> TopicMatch:
+    """Evaluate every rule of ``topic`` on ``title`` and ``body``; the best level wins."""
+    hits = topic.index.hits(tokenize(normalise(title)), TITLE) + topic.index.hits(
+        tokenize(normalise(body)), BODY
+    )
+    if not hits:
+        return TopicMatch(topic=topic.name, level=None, score=0.0)
+    by_list: dict[str, list[Hit]] = defaultdict(list)
+    # Each term list counts once: the title weight if it is in the title, else the body weight.
+    weights: dict[str, float] = {}
+    for hit in hits:
+        weight = topic.title_weight if hit.field == TITLE else topic.body_weight
+        for list_name in hit.term.lists:
+            by_list[list_name].append(hit)
+            weights[list_name] = max(weight, weights.get(list_name, 0.0))
+    fired = [
+        (rule, score)
+        for rule in topic.rules
+        if _fires(rule, by_list)
+        and (score := sum(weights.get(name, 0.0) for name in (*rule.all, *rule.any)))
+        >= rule.min_score
+    ]
+    if not fired:
+        return TopicMatch(topic=topic.name, level=None, score=0.0)
+    level: Level = "alert" if any(rule.level == "alert" for rule, _ in fired) else "digest"
+    best = [(rule, score) for rule, score in fired if rule.level == level]
+    lists = {name for rule, _ in best for name in (*rule.all, *rule.any)}
+    terms = dict.fromkeys(
+        hit.term.text for hit in hits if any(name in lists for name in hit.term.lists)
+    )
     return TopicMatch(
         topic=topic.name,
-        matched=groups_ok and score >= topic.threshold,
-        score=score,
-        terms=tuple(dict.fromkeys(fired)),
+        level=level,
+        score=max(score for _, score in best),
+        terms=tuple(terms),
+        rules=tuple(rule.label for rule, _ in best),
     )
+
+
+def _fires(rule: Rule, by_list: dict[str, list[Hit]]) -> bool:
+    if any(name not in by_list for name in (*rule.all, *rule.also)):
+        return False
+    if rule.any and not any(name in by_list for name in rule.any):
+        return False
+    if rule.none_anywhere and any(name in by_list for name in rule.none):
+        return False
+    return any(_fires_in(window, rule, by_list) for window in _windows(rule, by_list))
+
+
+def _fires_in(window: WindowTest, rule: Rule, by_list: dict[str, list[Hit]]) -> bool:
+    def mentioned(name: str) -> bool:
+        return any(window(hit) for hit in by_list.get(name, ()))
+
+    return (
+        all(mentioned(name) for name in rule.all)
+        and (not rule.any or any(mentioned(name) for name in rule.any))
+        and not any(mentioned(name) for name in rule.none)
+    )
+
+
+def _windows(rule: Rule, by_list: dict[str, list[Hit]]) -> Iterable[WindowTest]:
+    """The places a rule may fire: the item, the title, each sentence, or N words around each
+    mention of its first term list."""
+    if rule.within == "item":
+        return [lambda hit: True]
+    if rule.within == "title":
+        return [lambda hit: hit.field == TITLE]
+    anchors = (
+        by_list[rule.all[0]]
+        if rule.all
+        else [hit for name in rule.any for hit in by_list.get(name, ())]
+    )
+    if rule.within == "sentence":
+        places = {(hit.field, hit.sentence) for hit in anchors}
+        return [_in_sentence(field, sentence) for field, sentence in sorted(places)]
+    assert isinstance(rule.within, int)
+    return [_near(hit.field, hit.position, rule.within) for hit in anchors]
+
+
+def _in_sentence(field: int, sentence: int) -> WindowTest:
+    return lambda hit: hit.field == field and hit.sentence == sentence
+
+
+def _near(field: int, position: int, words: int) -> WindowTest:
+    return lambda hit: hit.field == field and abs(hit.position - position) <= words

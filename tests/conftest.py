@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import structlog
 from sqlalchemy.engine import make_url
 
 from monitor.settings import Settings, load_settings
@@ -28,11 +29,14 @@ POSTGRES_URL = os.environ.get(
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see only the MONITOR_* variables they set themselves."""
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests see only the MONITOR_* variables they set themselves, and start with structlog's
+    defaults (a test that runs the CLI in-process configures logging)."""
     for key in list(os.environ):
         if key.startswith("MONITOR_") and not key.startswith(("MONITOR_TEST_", "MONITOR_REQUIRE")):
             monkeypatch.delenv(key)
+    yield
+    structlog.reset_defaults()
 
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
@@ -98,6 +102,8 @@ def toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f'"{key}" = {toml_value(item)}' for key, item in value.items()) + "}"
     return repr(value)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from monitor.cli import main
-from tests.conftest import ROOT, write_config
+from tests.conftest import DEFAULT_CONFIG, ROOT, write_config
 from tests.test_pipeline import serve_seed
 from tests.web import Receiver, Site
 
@@ -30,6 +30,8 @@ COMMANDS = [
     ["feeds", "remove"],
     ["alerts"],
     ["alerts", "list"],
+    ["topics"],
+    ["topics", "check"],
     ["db"],
     ["db", "upgrade"],
 ]
@@ -122,7 +124,11 @@ async def test_the_config_file_comes_from_monitor_config(tmp_path: Path, sqlite_
             '[[feeds]]\nurl = "https://a.example/rss"\nnmae = "A"\n',
             "feeds.0.nmae = 'A': unknown key",
         ),
-        ({}, '[[topics]]\nname = "empty"\nall_of = [[]]\n', "all_of group 1 is empty"),
+        (
+            {},
+            '[[topics]]\nname = "empty"\n[topics.terms]\nus = []\n[[topics.rules]]\nall = ["us"]\n',
+            "topics.1.terms = {'us': []}: term list 'us' is empty",
+        ),
         ({}, "database_url = \n", "is not valid TOML"),
     ],
 )
@@ -131,7 +137,7 @@ async def test_bad_config_exits_2_naming_the_key(
 ) -> None:
     config = write_config(tmp_path / "monitor.toml", database_url=sqlite_url, feeds=[])
     if toml:
-        config.write_text(toml + config.read_text())
+        config.write_text(config.read_text() + toml)
     status, out, err = await monitor("--config", str(config), "once", cwd=tmp_path, env=env)
     assert status == 2
     assert expected in err
@@ -191,15 +197,23 @@ async def test_classify_reads_json_lines(tmp_path: Path, sqlite_url: str) -> Non
             "title": "Iraq's parliament votes to expel US troops",
             "text": "The vote asks the government to end the presence of foreign forces.",
         },
+        {"id": "d", "title": "Rockets hit near US embassy in Baghdad", "description": ""},
     ]
     stdin = "\n".join(json.dumps(line) for line in lines).encode() + b"\nnot json\n"
     status, out, err = await monitor("--config", str(config), "classify", cwd=tmp_path, stdin=stdin)
     results = [json.loads(line) for line in out.splitlines()]
-    assert [(r["id"], r["match"]) for r in results] == [("a", True), ("b", False), (3, True)]
+    assert [(r["id"], r["match"], r["level"]) for r in results] == [
+        ("a", True, "alert"),
+        ("b", False, None),
+        (3, True, "alert"),
+        ("d", True, "digest"),
+    ]
     assert "Higher Military Commission" in results[0]["terms"]
-    assert results[1]["score"] == 0
+    assert "named talks" in results[0]["rules"]
+    assert results[3]["rules"] == ["attacks", "relations"]
+    assert (results[1]["score"], results[1]["terms"], results[1]["rules"]) == (0, [], [])
     assert status == 1  # one line was not JSON
-    assert "line 4" in err
+    assert "line 5" in err
 
 
 async def test_extract_prints_the_article(
@@ -268,3 +282,19 @@ async def test_an_unreachable_database_is_fatal_with_a_clear_message(tmp_path: P
     assert status == 1
     assert "cannot migrate the database" in err
     assert "pw@" not in err
+
+
+def test_topics_check_explains_the_default_topic(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(DEFAULT_CONFIG), "topics", "check"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("us-iraq-security-talks: US–Iraq security talks")
+    assert "ALERT when" in out
+    assert "DIGEST when" in out
+    assert out.rstrip().endswith("1 topic(s) OK")
+
+
+def test_topics_check_names_an_unknown_topic(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(DEFAULT_CONFIG), "topics", "check", "weather"]) == 2
+    assert "no topic named 'weather'; known topics: us-iraq-security-talks" in (
+        capsys.readouterr().err
+    )

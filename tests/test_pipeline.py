@@ -13,6 +13,7 @@ from aiohttp import web
 from standardwebhooks import Webhook
 
 from monitor.daemon import run_once
+from monitor.runtime import open_store
 from tests.web import Item, Receiver, Site, rss
 
 SEED_TITLE = "U.S. initiates talks with Iraq on withdrawal of American troops from country"
@@ -71,7 +72,9 @@ async def test_the_seed_story_alerts_once(
     assert alert["published_at"] == "2024-01-25T18:00:00Z"
     assert "Higher Military Commission" in alert["summary"]
     assert "withdrawal" in alert["summary"]
-    assert {"Iraq", "withdrawal", "Higher Military Commission"} <= set(alert["matched_terms"])
+    assert alert["level"] == "alert"
+    assert {"Iraq*", "withdraw*", "Higher Military Commission"} <= set(alert["matched_terms"])
+    assert {"named talks", "withdrawal"} <= set(alert["matched_rules"])
     assert alert["score"] > 0
     assert delivery.headers["webhook-id"] == alert["id"]
     # The reference implementation of Standard Webhooks accepts our signature.
@@ -239,3 +242,61 @@ async def test_conditional_get_sends_back_the_validators(
     assert "If-None-Match" not in seen[0]
     assert seen[1]["If-None-Match"] == '"v1"'
     assert seen[1]["If-Modified-Since"] == "Fri, 26 Jan 2024 09:00:00 GMT"
+
+
+def page_for(site: Site, path: str, title: str, *paragraphs: str) -> str:
+    body = "".join(f"<p>{text}</p>" for text in paragraphs)
+    html = f"<html lang='en'><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+    return site.serve(path, html + body + "</article></body></html>", content_type="text/html")
+
+
+async def test_levels_alert_digest_and_nothing(
+    site: Site, receiver: Receiver, fixtures_dir: Path, make_settings: Any
+) -> None:
+    related = Item(
+        title="Drone attack targets base hosting US troops in western Iraq",
+        link=page_for(
+            site,
+            "/attack",
+            "Drone attack targets base hosting US troops in western Iraq",
+            "Two drones were shot down near Ain al-Asad air base on Tuesday, a US official said.",
+            "No casualties were reported.",
+        ),
+        description="Two drones were shot down near Ain al-Asad air base, a US official said.",
+    )
+    look_alikes = [
+        Item(
+            title="US troops to withdraw from Niger by September",
+            link=page_for(
+                site,
+                "/niger",
+                "US troops to withdraw from Niger",
+                "The Pentagon agreed to pull out about 1,000 troops.",
+            ),
+            description="The Pentagon agreed to pull out about 1,000 troops from Niger.",
+        ),
+        Item(
+            title="ISIS fighters attack Syrian army positions near Deir ez-Zor",
+            link=page_for(site, "/syria", "ISIS attack in Syria", "Fighting went on all day."),
+            description="The Islamic State group remains active in eastern Syria.",
+        ),
+        Item(
+            title="Iraq holds provincial elections for first time in a decade",
+            link=page_for(site, "/elections", "Iraq votes", "Turnout was 41 percent."),
+            description="Voters chose provincial councils across Iraq.",
+        ),
+    ]
+    feed = serve_seed(site, fixtures_dir, extra=(related, *look_alikes))
+    settings = make_settings([feed], receiver.url)
+
+    report = await run_once(settings)
+
+    assert (report.cycle.new_articles, report.cycle.matches) == (2, 2)
+    assert [d.payload["title"] for d in receiver.deliveries] == [SEED_TITLE]  # digest: no ping
+    async with open_store(settings) as store:
+        [(level, rules)] = await store.match_levels(site.url("/attack"))
+        assert (level, "attacks" in rules) == ("digest", True)
+        [(level, rules)] = await store.match_levels(site.url("/news/us-iraq-talks"))
+        assert level == "alert"
+    for path in ("/niger", "/syria", "/elections"):
+        assert site.hits(path) == 0  # the headline alone ruled them out

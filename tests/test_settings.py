@@ -9,6 +9,15 @@ import pytest
 from monitor.settings import ConfigError, load_settings
 from tests.conftest import DEFAULT_CONFIG
 
+MINIMAL_TOPIC = """
+[[topics]]
+name = "t"
+[topics.terms]
+solar = ["solar"]
+[[topics.rules]]
+all = ["solar"]
+"""
+
 
 def test_the_committed_config_is_valid() -> None:
     settings = load_settings(DEFAULT_CONFIG)
@@ -35,7 +44,7 @@ def test_environment_variables_override_the_file(monkeypatch: pytest.MonkeyPatch
 
 def test_monitor_config_chooses_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     config = tmp_path / "mine.toml"
-    config.write_text('[[topics]]\nname = "mine"\nany_of = ["solar"]\n')
+    config.write_text(MINIMAL_TOPIC.replace('"t"', '"mine"'))
     monkeypatch.setenv("MONITOR_CONFIG", str(config))
     assert [topic.name for topic in load_settings().topics] == ["mine"]
 
@@ -44,17 +53,17 @@ def test_monitor_config_chooses_the_file(monkeypatch: pytest.MonkeyPatch, tmp_pa
     ("toml", "message"),
     [
         ("", "topics: required but not set"),
-        ('[[topics]]\nname = "Bad Name"\nany_of = ["x"]\n', "topics.0.name = 'Bad Name'"),
-        ('[[topics]]\nname = "t"\n', "has neither all_of nor any_of terms"),
-        ('[[topics]]\nname = "t"\nall_of = [["a"]]\nthreshold = 2\n', "needs any_of terms"),
-        ('[[topics]]\nname = "t"\nany_of = [" "]\n', "a term is blank"),
+        (MINIMAL_TOPIC.replace('"t"', '"Bad Name"'), "topics.0.name = 'Bad Name'"),
+        ('[[topics]]\nname = "t"\n[topics.terms]\nsolar = ["sun"]\n', "topics.0.rules"),
+        (MINIMAL_TOPIC.replace('solar = ["solar"]', 'solar = [" "]'), "a term is blank"),
+        (MINIMAL_TOPIC + MINIMAL_TOPIC, "topic names must be unique; repeated: t"),
+        (MINIMAL_TOPIC + 'words = ["b"]\n', "topics.0.rules.0.words"),
         (
-            '[[topics]]\nname = "t"\nany_of = ["a"]\n[[topics]]\nname = "t"\nany_of = ["b"]\n',
-            "topic names must be unique; repeated: t",
+            MINIMAL_TOPIC.replace('all = ["solar"]', 'all = ["wind"]'),
+            "topic 't', rule 1: 'all' names an unknown term list 'wind' (known: solar)",
         ),
-        ('[[topics]]\nname = "t"\nany_of = ["a"]\nwords = ["b"]\n', "topics.0.words"),
         (
-            '[[topics]]\nname = "t"\nany_of = ["a"]\n[[feeds]]\nurl = "feeds.example/rss"\n',
+            MINIMAL_TOPIC + '[[feeds]]\nurl = "feeds.example/rss"\n',
             "feeds.0.url = 'feeds.example/rss': expected an http:// or https:// URL",
         ),
     ],

@@ -32,7 +32,7 @@ async def store(database_url: str) -> AsyncIterator[Store]:
 def article(
     feed_id: int, *, guid: str = "g1", url: str = "https://news.example/a", matched: bool = True
 ) -> NewArticle:
-    matches = (TopicMatch("talks", True, 3.0, ("Iraq", "withdrawal")),) if matched else ()
+    matches = (TopicMatch("talks", "alert", 3.0, ("Iraq", "withdrawal")),) if matched else ()
     return NewArticle(
         feed_id=feed_id,
         guid=guid,
@@ -306,16 +306,34 @@ async def test_the_feed_status_migration_keeps_existing_feeds(database_url: str)
         await engine.dispose()
 
 
-async def test_the_migrations_build_exactly_the_schema_of_the_models(database_url: str) -> None:
+async def test_a_digest_match_is_stored_without_an_alert(store: Store) -> None:
+    feed = await feed_id(store)
+    digest = NewArticle(
+        feed_id=feed,
+        guid="d1",
+        url="https://news.example/d",
+        canonical_url="https://news.example/d",
+        title="Drone attack on base in Iraq",
+        summary="",
+        text="",
+        published_at=NOW,
+        language="en",
+        matches=(TopicMatch("talks", "digest", 4.0, ("Iraq", "attack*"), ("attacks",)),),
+    )
+    assert await store.save_article(digest, ["default"], payload, NOW) == 0
+    assert await store.list_alerts() == []
+    [(level, rules)] = await store.match_levels("https://news.example/d")
+    assert (level, rules) == ("digest", ["attacks"])
+
+
+async def test_the_migrations_build_the_schema_the_code_expects(database_url: str) -> None:
     engine = open_engine(database_url)
-    try:
-        await upgrade_schema(engine)
-        async with engine.connect() as connection:
-            differences = await connection.run_sync(
-                lambda sync: compare_metadata(
-                    MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
-                )
-            )
-    finally:
-        await engine.dispose()
-    assert differences == []
+    await upgrade_schema(engine)
+
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+    async with engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
+    await engine.dispose()

@@ -49,7 +49,7 @@ async def store(sqlite_url: str) -> AsyncIterator[Store]:
         text="",
         published_at=None,
         language=None,
-        matches=(TopicMatch("t", True, 2.0, ("Iraq",)),),
+        matches=(TopicMatch("t", "alert", 2.0, ("Iraq",)),),
     )
     await store.save_article(article, ["default"], lambda i, m: {"id": i, "topic": m.topic}, NOW)
     yield store
@@ -175,7 +175,7 @@ async def test_one_pass_delivers_more_than_a_batch(store: Store) -> None:
             text="",
             published_at=None,
             language=None,
-            matches=(TopicMatch("t", True, 2.0, ("Iraq",)),),
+            matches=(TopicMatch("t", "alert", 2.0, ("Iraq",)),),
         )
         await store.save_article(article, ["default"], lambda i, m: {"id": i}, NOW)
     receiver = await Receiver().start()

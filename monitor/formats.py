@@ -1,0 +1,148 @@
+"""What an endpoint receives: the JSON payload as it is, or rendered for Slack or Discord.
+
+Outbox rows keep the canonical payload; it is rendered for the endpoint's format at send time.
+Every body is bounded: long fields are trimmed and lists capped, so a receiver never gets a
+40 KB message because an article was long.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from monitor.text import clip
+
+Format = Literal["json", "slack", "discord"]
+FORMATS: tuple[Format, ...] = ("json", "slack", "discord")
+
+MAX_TITLE = 250
+MAX_SUMMARY = 600
+MAX_TERMS = 12
+MAX_STORIES = 25
+# Discord refuses an embed description over 4096 characters and a message over 6000 in all.
+_DISCORD_DESCRIPTION = 4000
+
+
+def bounded(payload: dict[str, Any]) -> dict[str, Any]:
+    """The canonical payload with its free-text fields and lists trimmed to their bounds."""
+    result = dict(payload)
+    if "title" in result:
+        result["title"] = clip(result["title"], MAX_TITLE)
+    if "summary" in result:
+        result["summary"] = clip(result["summary"], MAX_SUMMARY)
+    if isinstance(result.get("matched_terms"), list):
+        result["matched_terms"] = result["matched_terms"][:MAX_TERMS]
+    if isinstance(result.get("stories"), list):
+        stories = result["stories"]
+        result["stories"] = [bounded(story) for story in stories[:MAX_STORIES]]
+        result["more_stories"] = max(0, len(stories) - MAX_STORIES) + int(
+            result.get("more_stories", 0)
+        )
+    return result
+
+
+def render(payload: dict[str, Any], fmt: Format) -> dict[str, Any]:
+    """The body to POST for ``payload`` in format ``fmt``."""
+    payload = bounded(payload)
+    if fmt == "json":
+        return payload
+    if fmt == "slack":
+        return _slack(payload)
+    return _discord(payload)
+
+
+def _why(story: dict[str, Any]) -> str:
+    rules = ", ".join(story.get("matched_rules") or [])
+    terms = ", ".join(story.get("matched_terms") or [])
+    parts = [f"rules: {rules}" if rules else "", f"terms: {terms}" if terms else ""]
+    return "; ".join(part for part in parts if part)
+
+
+def _source(story: dict[str, Any]) -> str:
+    source = story.get("source") or {}
+    return str(source.get("title") or source.get("url") or "")
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _slack(payload: dict[str, Any]) -> dict[str, Any]:
+    if payload.get("type") == "digest":
+        lines = [
+            f"• <{story['url']}|{_slack_escape(story['title'])}> — {_slack_escape(_source(story))}"
+            for story in payload["stories"]
+        ]
+        if payload.get("more_stories"):
+            lines.append(f"…and {payload['more_stories']} more")
+        heading = f"Digest: {len(payload['stories']) + payload.get('more_stories', 0)} stories"
+        return {
+            "text": heading,
+            "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": clip(heading, 150)}},
+                {
+                    "type": "section",
+                    "text": {"type": "mrkdwn", "text": clip("\n".join(lines), 2900)},
+                },
+            ],
+        }
+    title = _slack_escape(payload.get("title") or payload.get("type", "monitor"))
+    link = f"<{payload['url']}|{title}>" if payload.get("url") else title
+    context = " · ".join(
+        part
+        for part in (
+            _slack_escape(_source(payload)),
+            f"topic {payload.get('topic')}" if payload.get("topic") else "",
+            _slack_escape(_why(payload)),
+        )
+        if part
+    )
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{link}*"}}
+    ]
+    if payload.get("summary"):
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": _slack_escape(payload["summary"])},
+            }
+        )
+    if context:
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(context, 2900)}]}
+        )
+    return {"text": payload.get("title") or payload.get("type", "monitor"), "blocks": blocks}
+
+
+def _discord(payload: dict[str, Any]) -> dict[str, Any]:
+    if payload.get("type") == "digest":
+        lines = [
+            f"• [{story['title']}]({story['url']}) — {_source(story)}"
+            for story in payload["stories"]
+        ]
+        if payload.get("more_stories"):
+            lines.append(f"…and {payload['more_stories']} more")
+        count = len(payload["stories"]) + payload.get("more_stories", 0)
+        return {
+            "content": f"Digest: {count} stories",
+            "embeds": [
+                {"title": "Digest", "description": clip("\n".join(lines), _DISCORD_DESCRIPTION)}
+            ],
+        }
+    embed: dict[str, Any] = {
+        "title": clip(payload.get("title") or payload.get("type", "monitor"), 256),
+        "description": payload.get("summary") or "",
+    }
+    if payload.get("url"):
+        embed["url"] = payload["url"]
+    fields = []
+    if _source(payload):
+        fields.append({"name": "Source", "value": clip(_source(payload), 1024), "inline": True})
+    if payload.get("topic"):
+        fields.append({"name": "Topic", "value": str(payload["topic"]), "inline": True})
+    if _why(payload):
+        fields.append({"name": "Why", "value": clip(_why(payload), 1024)})
+    if fields:
+        embed["fields"] = fields
+    if payload.get("published_at"):
+        embed["timestamp"] = payload["published_at"]
+    return {"content": "", "embeds": [embed]}

@@ -1,0 +1,148 @@
+"""Words and sentences of a text, normalised so that a term matches however a site typed it.
+
+Normalisation folds what differs in spelling but not in meaning: Unicode compatibility forms,
+typographic quotes and dashes, Russian ё/е, Arabic letter variants (alef forms, alef maqsura, teh
+marbuta, hamza seats, Persian and Kurdish letter shapes) and Arabic diacritics and tatweel.
+Case is kept, because acronyms ("US", "HMC") must be told from words ("us"); matching folds case
+for everything else.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_FOLD = str.maketrans(
+    {
+        # Typography.
+        "’": "'",
+        "‘": "'",
+        "ʼ": "'",
+        "`": "'",
+        "“": '"',
+        "”": '"',
+        "«": '"',
+        "»": '"',
+        "‐": "-",
+        "‑": "-",
+        "‒": "-",
+        "–": "-",
+        "—": "-",
+        "\u00a0": " ",
+        # Russian.
+        "ё": "е",
+        "Ё": "Е",
+        # Arabic letter variants.
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ى": "ي",
+        "ة": "ه",
+        "ؤ": "و",
+        "ئ": "ي",
+        # Persian and Kurdish (Sorani) shapes of Arabic letters.
+        "ک": "ك",
+        "ی": "ي",
+        "ێ": "ي",
+        "ە": "ه",
+        "ۆ": "و",
+        "ڕ": "ر",
+        "ڵ": "ل",
+        "ھ": "ه",
+        # Arabic diacritics (harakat, tanwin, shadda, sukun, dagger alef) and tatweel vanish.
+        **{chr(code): None for code in range(0x064B, 0x0653)},
+        "\u0670": None,
+        "\u0640": None,
+    }
+)
+
+# A word, or something that ends a sentence: . ! ? ؟ 。 … followed by a space, or a line break.
+_TOKEN = re.compile(r"(\w+)|([.!?؟。…]+(?=[\s\"')\]]|$)|\n)")
+# Abbreviations whose full stop does not end a sentence ("U.S. troops", "Gen. Smith").
+_ABBREVIATIONS = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "gen",
+        "lt",
+        "col",
+        "maj",
+        "sgt",
+        "capt",
+        "adm",
+        "sen",
+        "rep",
+        "gov",
+        "st",
+        "no",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "vs",
+        "etc",
+        "inc",
+        "corp",
+        "co",
+    }
+)
+
+
+def normalise(text: str) -> str:
+    """Fold spelling variants (see the module docstring); the result keeps its case."""
+    if text.isascii():
+        return text  # nothing to fold, and the most common case by far
+    return unicodedata.normalize("NFKC", text).translate(_FOLD)
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """The words of a text, column by column: as written (normalised), lower-cased, and the
+    number of the sentence each stands in. A word's position is its index."""
+
+    texts: list[str]
+    lowers: list[str]
+    sentences: list[int]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def tokenize(text: str) -> Tokens:
+    """The words of an already normalised ``text``, with the sentence each stands in."""
+    texts: list[str] = []
+    sentences: list[int] = []
+    sentence = 0
+    ended = True  # no words yet in the current sentence
+    for word, mark in _TOKEN.findall(text):
+        if word:
+            texts.append(word)
+            sentences.append(sentence)
+            ended = False
+        elif not ended and not _abbreviation(mark, texts[-1]):
+            sentence += 1
+            ended = True
+    return Tokens(texts, [word.lower() for word in texts], sentences)
+
+
+def _abbreviation(mark: str, previous: str) -> bool:
+    if mark != ".":
+        return False
+    return len(previous) == 1 or previous.lower() in _ABBREVIATIONS
+
+
+def is_arabic_script(word: str) -> bool:
+    """Whether ``word`` is written in Arabic script (Arabic, Sorani Kurdish, Persian)."""
+    return "\u0600" <= word[0] <= "\u06ff"

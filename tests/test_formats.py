@@ -1,0 +1,74 @@
+"""Rendering for JSON, Slack and Discord receivers, with bounded sizes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from monitor.formats import MAX_STORIES, MAX_SUMMARY, render
+
+ALERT: dict[str, Any] = {
+    "id": "a1",
+    "type": "article.matched",
+    "topic": "us-iraq-security-talks",
+    "title": "US and Iraq begin talks on <coalition> & troops",
+    "url": "https://news.example/a1",
+    "source": {"title": "World news", "url": "https://news.example/rss"},
+    "published_at": "2024-01-25T18:00:00Z",
+    "summary": "The Higher Military Commission met in Baghdad. " * 100,
+    "level": "alert",
+    "matched_terms": [f"term{i}" for i in range(40)],
+    "matched_rules": ["named talks"],
+    "score": 9.0,
+}
+
+
+def test_json_is_the_payload_with_bounded_fields() -> None:
+    body = render(ALERT, "json")
+    assert body["id"] == "a1"
+    assert body["url"] == ALERT["url"]
+    assert len(body["summary"]) <= MAX_SUMMARY
+    assert body["summary"].endswith("…")
+    assert len(body["matched_terms"]) == 12
+    assert len(json.dumps(body)) < 4000
+    assert len(ALERT["summary"]) > MAX_SUMMARY  # the stored payload is untouched
+
+
+def test_slack_blocks_link_the_title_and_say_why() -> None:
+    body = render(ALERT, "slack")
+    assert body["text"] == ALERT["title"]
+    heading = body["blocks"][0]["text"]["text"]
+    assert (
+        heading
+        == "*<https://news.example/a1|US and Iraq begin talks on &lt;coalition&gt; &amp; troops>*"
+    )
+    assert body["blocks"][1]["text"]["text"].startswith("The Higher Military Commission")
+    context = body["blocks"][2]["elements"][0]["text"]
+    assert "World news" in context
+    assert "rules: named talks" in context
+
+
+def test_discord_embeds() -> None:
+    body = render(ALERT, "discord")
+    [embed] = body["embeds"]
+    assert (embed["title"], embed["url"]) == (ALERT["title"], ALERT["url"])
+    assert embed["timestamp"] == "2024-01-25T18:00:00Z"
+    assert {field["name"] for field in embed["fields"]} == {"Source", "Topic", "Why"}
+
+
+def test_a_digest_lists_its_stories_and_is_capped() -> None:
+    stories = [
+        {**ALERT, "title": f"Story {n}", "url": f"https://news.example/{n}"} for n in range(40)
+    ]
+    digest = {"id": "d1", "type": "digest", "stories": stories}
+    body = render(digest, "json")
+    assert len(body["stories"]) == MAX_STORIES
+    assert body["more_stories"] == 40 - MAX_STORIES
+    slack = render(digest, "slack")
+    assert slack["text"] == "Digest: 40 stories"
+    assert "<https://news.example/0|Story 0>" in slack["blocks"][1]["text"]["text"]
+    assert "…and 15 more" in slack["blocks"][1]["text"]["text"]
+    discord = render(digest, "discord")
+    assert "[Story 3](https://news.example/3)" in discord["embeds"][0]["description"]
+    for rendered in (body, slack, discord):
+        assert len(json.dumps(rendered)) < 40_000
