@@ -8,6 +8,7 @@ from typing import Any
 from monitor.records import NewArticle, TopicMatch
 
 ARTICLE_MATCHED = "article.matched"
+DIGEST = "digest"
 
 
 def iso_utc(moment: datetime | None) -> str | None:
@@ -15,6 +16,19 @@ def iso_utc(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def digest_payload(
+    digest_id: str, endpoint: str, stories: list[dict[str, Any]], *, created_at: datetime
+) -> dict[str, Any]:
+    """The JSON body of a ``digest``: the digest-level stories since the endpoint's last one."""
+    return {
+        "id": digest_id,
+        "type": DIGEST,
+        "endpoint": endpoint,
+        "created_at": iso_utc(created_at),
+        "stories": stories,
+    }
 
 
 def alert_payload(

@@ -1,7 +1,8 @@
-"""The long-running daemon: APScheduler ticks that poll due feeds and deliver due alerts.
+"""The long-running daemon: APScheduler ticks that poll due feeds and deliver due alerts, and
+a cron job per endpoint that takes digests.
 
-The database holds each feed's next check and each alert's next attempt, so the scheduler only
-runs two short periodic jobs and a restart loses nothing.
+The database holds each feed's next check, each alert's next attempt and each endpoint's last
+digest, so the scheduler only runs short periodic jobs and a restart loses nothing.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.database import redacted
-from monitor.delivery import DeliveryReport, deliver_due
-from monitor.pipeline import CycleReport, PipelineContext, poll_feeds
+from monitor.delivery import DeliveryReport
+from monitor.pipeline import CycleReport, poll_feeds
 from monitor.runtime import open_pipeline
 from monitor.settings import Settings
+from monitor.webhook_settings import digest_trigger
+from monitor.worker import DELIVER_JOB, Worker, deliver_pending
 
 log = structlog.get_logger(__name__)
 
@@ -46,85 +49,8 @@ async def run_once(settings: Settings) -> OnceReport:
     async with open_pipeline(settings) as context:
         feeds = await context.store.feeds_to_poll(None)
         cycle = await poll_feeds(context, feeds)
-        delivery = await deliver_due(
-            context.store, context.webhooks, context.endpoints, settings.delivery, context.clock
-        )
+        delivery = await deliver_pending(context)
     return OnceReport(cycle=cycle, delivery=delivery)
-
-
-class Worker:
-    """The scheduler's jobs, with a count of work in flight so shutdown can wait for it."""
-
-    def __init__(self, context: PipelineContext, scheduler: AsyncIOScheduler) -> None:
-        self._context = context
-        self._scheduler = scheduler
-        self._running = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self.stopping = False
-
-    async def poll_due(self) -> None:
-        if self.stopping:
-            return
-        async with self._busy():
-            try:
-                feeds = await self._context.store.feeds_to_poll(self._context.clock())
-                if not feeds:
-                    return
-                report = await poll_feeds(self._context, feeds)
-            except Exception:
-                log.exception("poll tick failed")
-                return
-            log.info(
-                "poll finished",
-                feeds=report.feeds,
-                failed=report.failed,
-                new_articles=report.new_articles,
-                matches=report.matches,
-                alerts=report.alerts,
-            )
-            if report.alerts:
-                self._scheduler.modify_job("deliver", next_run_time=self._context.clock())
-
-    async def deliver(self) -> None:
-        if self.stopping:
-            return
-        async with self._busy():
-            try:
-                await deliver_due(
-                    self._context.store,
-                    self._context.webhooks,
-                    self._context.endpoints,
-                    self._context.settings.delivery,
-                    self._context.clock,
-                )
-            except Exception:
-                log.exception("delivery tick failed")
-
-    async def wait_idle(self, grace_seconds: float) -> bool:
-        """Wait for jobs in flight to finish; False if some were still running at the deadline."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), grace_seconds)
-        except TimeoutError:
-            return False
-        return True
-
-    def _busy(self) -> _Busy:
-        return _Busy(self)
-
-
-class _Busy:
-    def __init__(self, worker: Worker) -> None:
-        self._worker = worker
-
-    async def __aenter__(self) -> None:
-        self._worker._running += 1
-        self._worker._idle.clear()
-
-    async def __aexit__(self, *_: object) -> None:
-        self._worker._running -= 1
-        if self._worker._running == 0:
-            self._worker._idle.set()
 
 
 async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -150,12 +76,23 @@ async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> N
             scheduler.add_job(
                 worker.deliver,
                 "interval",
-                id="deliver",
+                id=DELIVER_JOB,
                 next_run_time=now,
                 seconds=settings.delivery.tick_seconds,
                 max_instances=1,
                 coalesce=True,
             )
+            for endpoint in context.endpoints:
+                if endpoint.takes_digest:
+                    scheduler.add_job(
+                        worker.digest,
+                        digest_trigger(endpoint.digest, endpoint.timezone),
+                        args=[endpoint],
+                        id=f"digest:{endpoint.name}",
+                        max_instances=1,
+                        coalesce=True,
+                        misfire_grace_time=3600,
+                    )
             scheduler.start()
             log.info(
                 "monitor started",

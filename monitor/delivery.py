@@ -1,7 +1,9 @@
-"""Deliver due outbox rows: send, then record delivered, retry-later or dead."""
+"""Deliver the outbox: claim due rows, send them, record delivered, retry-later, held or dead."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,11 +12,15 @@ import aiohttp
 import structlog
 
 from monitor.records import PendingAlert
+from monitor.schedule import retry_after_seconds
 from monitor.settings import DeliverySettings
 from monitor.store import Store
-from monitor.webhook import Endpoint, post_alert
+from monitor.webhook import Endpoint, PostResult, post_alert
 
 log = structlog.get_logger(__name__)
+
+JITTER = 0.1
+MAX_RETRY_AFTER_SECONDS = 24 * 3600  # a receiver cannot park an alert for longer than a day
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +32,23 @@ class DeliveryReport:
     waiting: int = 0
 
 
-def next_attempt(attempts_made: int, schedule: Sequence[float], now: datetime) -> datetime | None:
-    """When to try again after ``attempts_made`` failures; None once the schedule is spent."""
+def next_attempt(
+    attempts_made: int,
+    schedule: Sequence[float],
+    now: datetime,
+    *,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> datetime | None:
+    """When to try again after ``attempts_made`` attempts (the first one immediate, then the
+    schedule's waits, ±10 % jitter), never sooner than the receiver's ``Retry-After``; None
+    once the schedule is spent."""
     if attempts_made > len(schedule):
         return None
-    return now + timedelta(seconds=schedule[attempts_made - 1])
+    delay = schedule[attempts_made - 1] * (1 + (rng or random).uniform(-JITTER, JITTER))
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))
+    return now + timedelta(seconds=delay)
 
 
 async def deliver_due(
@@ -39,70 +57,121 @@ async def deliver_due(
     endpoints: Sequence[Endpoint],
     settings: DeliverySettings,
     clock: Callable[[], datetime],
+    rng: random.Random | None = None,
 ) -> DeliveryReport:
-    """Send every due alert of every endpoint, a batch at a time; failures are recorded and
-    retried on their schedule, never raised."""
+    """Send every due alert of every endpoint, a claimed batch at a time; failures are
+    recorded and retried on their schedule, never raised."""
+    states = await store.endpoint_states()
     sent = failed = waiting = 0
     for endpoint in endpoints:
-        if endpoint.url is None:
-            due = await store.due_alerts(clock(), endpoint.name, settings.batch_size)
-            if due:
-                log.warning(
-                    "alerts wait for a webhook URL", endpoint=endpoint.name, waiting=len(due)
-                )
-            waiting += len(due)
+        state = states.get(endpoint.name)
+        if endpoint.url is None or (state is not None and state.disabled_reason):
+            held = state.pending if state is not None else 0
+            if held:
+                why = state.disabled_reason if state and state.disabled_reason else "no URL"
+                log.warning("alerts are held", endpoint=endpoint.name, waiting=held, reason=why)
+            waiting += held
             continue
-        while due := await store.due_alerts(clock(), endpoint.name, settings.batch_size):
-            batch = await _deliver_batch(store, session, endpoint, due, settings, clock)
-            sent, failed = sent + batch.sent, failed + batch.failed
-            if len(due) < settings.batch_size:
+        sender = _Sender(store, session, endpoint, settings, clock, rng or random.Random())
+        while batch := await store.claim_due(
+            endpoint.name, clock(), settings.batch_size, settings.lease_seconds
+        ):
+            outcomes = await sender.send(batch)
+            sent += outcomes.count("delivered")
+            failed += sum(outcome in ("retry", "dead", "held") for outcome in outcomes)
+            if sender.gone or len(batch) < settings.batch_size:
                 break
     return DeliveryReport(sent=sent, failed=failed, waiting=waiting)
 
 
-async def _deliver_batch(
-    store: Store,
-    session: aiohttp.ClientSession,
-    endpoint: Endpoint,
-    due: Sequence[PendingAlert],
-    settings: DeliverySettings,
-    clock: Callable[[], datetime],
-) -> DeliveryReport:
-    sent = failed = 0
-    for alert in due:
-        result = await post_alert(
-            session,
-            endpoint,
-            alert.id,
-            alert.payload,
-            now=clock(),
-            timeout_seconds=settings.timeout_seconds,
-        )
-        if result.ok:
-            await store.mark_delivered(alert.id, status_code=result.status_code or 0, now=clock())
-            log.info(
-                "alert delivered",
-                alert_id=alert.id,
-                endpoint=endpoint.name,
-                status=result.status_code,
+class _Sender:
+    """Sends one endpoint's claimed alerts, a few at a time, and records each outcome."""
+
+    def __init__(
+        self,
+        store: Store,
+        session: aiohttp.ClientSession,
+        endpoint: Endpoint,
+        settings: DeliverySettings,
+        clock: Callable[[], datetime],
+        rng: random.Random,
+    ) -> None:
+        self._store, self._session, self._endpoint = store, session, endpoint
+        self._settings, self._clock, self._rng = settings, clock, rng
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self.gone = False
+
+    async def send(self, batch: Sequence[PendingAlert]) -> list[str]:
+        return list(await asyncio.gather(*(self._send_one(alert) for alert in batch)))
+
+    async def _send_one(self, alert: PendingAlert) -> str:
+        async with self._slots:
+            if self.gone:  # the receiver said 410 while this alert waited its turn
+                await self._store.release([alert.id])
+                return "skipped"
+            result = await post_alert(
+                self._session,
+                self._endpoint,
+                alert.id,
+                alert.payload,
+                now=self._clock(),
+                timeout_seconds=self._settings.timeout_seconds,
             )
-            sent += 1
-            continue
-        retry_at = next_attempt(alert.attempts + 1, settings.retry_seconds, clock())
-        await store.mark_failed(
+            return await self._record(alert, result)
+
+    async def _record(self, alert: PendingAlert, result: PostResult) -> str:
+        now = self._clock()
+        fields = {
+            "alert_id": alert.id,
+            "endpoint": self._endpoint.name,
+            "status": result.status_code,
+        }
+        if result.ok:
+            await self._store.record_attempt(
+                alert.id,
+                now=now,
+                status_code=result.status_code,
+                error=None,
+                duration_ms=result.duration_ms,
+                outcome="delivered",
+            )
+            log.info("alert delivered", **fields)
+            return "delivered"
+        if result.gone:
+            self.gone = True
+            reason = f"the receiver answered 410 Gone at {now.isoformat(timespec='seconds')}"
+            await self._store.disable_endpoint(self._endpoint.name, reason, now)
+            await self._store.record_attempt(
+                alert.id,
+                now=now,
+                status_code=410,
+                error=result.error,
+                duration_ms=result.duration_ms,
+                outcome="held",
+            )
+            log.error("endpoint disabled: the receiver says it is gone (410)", **fields)
+            return "held"
+        retry_at = next_attempt(
+            alert.attempts + 1,
+            self._settings.retry_seconds,
+            now,
+            retry_after=retry_after_seconds(result.retry_after, now),
+            rng=self._rng,
+        )
+        await self._store.record_attempt(
             alert.id,
-            error=result.error or "failed",
+            now=now,
             status_code=result.status_code,
+            error=result.error,
+            duration_ms=result.duration_ms,
+            outcome="dead" if retry_at is None else "retry",
             next_attempt_at=retry_at,
         )
         log.warning(
             "alert delivery failed",
-            alert_id=alert.id,
-            endpoint=endpoint.name,
-            status=result.status_code,
+            **fields,
             error=result.error,
             retry_at=retry_at.isoformat() if retry_at else None,
             dead=retry_at is None,
         )
-        failed += 1
-    return DeliveryReport(sent=sent, failed=failed)
+        return "dead" if retry_at is None else "retry"

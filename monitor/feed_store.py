@@ -5,18 +5,15 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from monitor.records import Feed
+from monitor.store_base import StoreBase
 from monitor.tables import FeedRow
 
 
@@ -51,31 +48,8 @@ class UnchangedCheck:
     next_check_at: datetime
 
 
-class FeedStore:
+class FeedStore(StoreBase):
     """Typed operations on feeds; every method is one short transaction."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        # SQLite has one writer at a time; queueing writers here instead of in SQLite's busy
-        # handler (which sleeps and polls) keeps concurrent feed checks from stalling.
-        self._one_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction that commits on success and rolls back on error."""
-        if self._one_writer is None:
-            async with self._sessions.begin() as session:
-                yield session
-            return
-        async with self._one_writer, self._sessions.begin() as session:
-            yield session
-
-    def _insert(self, table: Any) -> postgresql.Insert | sqlite.Insert:
-        """INSERT with ``on_conflict_do_nothing``, which each dialect spells in its own module."""
-        if self._engine.dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
 
     async def sync_config_feeds(
         self, feeds: Sequence[tuple[str, str | None]], now: datetime

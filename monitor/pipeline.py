@@ -249,9 +249,10 @@ async def process_entry(
             alert_id, match, article, source_title=feed_title, source_url=feed.url, detected_at=now
         )
 
-    alerts = await context.store.save_article(
-        article, [endpoint.name for endpoint in context.endpoints], payload, now
-    )
+    def recipients(topic: str) -> list[str]:
+        return [endpoint.name for endpoint in context.endpoints if endpoint.wants(topic)]
+
+    alerts = await context.store.save_article(article, recipients, payload, now)
     if alerts is None:
         return 0, 0, 0  # another feed stored the same story a moment ago
     if matches:

@@ -41,8 +41,10 @@ async def open_pipeline(
     settings: Settings, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[PipelineContext]:
     """The store, the HTTP client and the compiled topics; config feeds synced into the store."""
+    endpoints = configured_endpoints(settings)
     async with open_store(settings) as store:
         await store.sync_config_feeds([(f.url, f.name) for f in settings.feeds], clock())
+        await store.ensure_endpoints([endpoint.name for endpoint in endpoints])
         async with (
             open_http_session(settings.fetch) as http,
             open_webhook_session(settings.fetch) as webhooks,
@@ -53,7 +55,7 @@ async def open_pipeline(
                 http=http,
                 webhooks=webhooks,
                 topics=tuple(Topic.from_settings(topic) for topic in settings.topics),
-                endpoints=configured_endpoints(settings),
+                endpoints=endpoints,
                 clock=clock,
                 fetch_slots=FetchSlots(
                     total=settings.fetch.concurrency,

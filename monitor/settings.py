@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -28,22 +24,15 @@ from pydantic_settings import (
 )
 
 from monitor.topic_settings import TopicSettings
+from monitor.webhook_settings import HttpUrlText, WebhookSecret, WebhookSettings
+
+DEFAULT_WEBHOOK = "default"
 
 DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
-WEBHOOK_SECRET_PREFIX = "whsec_"
 
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key, the value, what was expected."""
-
-
-def _http_url(value: str) -> str:
-    if not re.match(r"^https?://[^\s/?#]+", value, flags=re.IGNORECASE):
-        raise ValueError("expected an http:// or https:// URL")
-    return value
-
-
-HttpUrlText = Annotated[str, AfterValidator(_http_url)]
 
 
 class _Section(BaseModel):
@@ -105,7 +94,11 @@ class DeliverySettings(_Section):
     tick_seconds: float = Field(default=10, gt=0)
     timeout_seconds: float = Field(default=15, gt=0)
     batch_size: int = Field(default=50, ge=1)
+    # After the first, immediate attempt: the Standard Webhooks example schedule.
     retry_seconds: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    # A sender holds the alerts it claimed this long; if it dies they are sent again after.
+    lease_seconds: float = Field(default=60, gt=0)
+    concurrency: int = Field(default=4, ge=1)  # POSTs at once per endpoint
 
 
 class Settings(BaseSettings):
@@ -119,7 +112,8 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     webhook_url: HttpUrlText | None = None
-    webhook_secret: SecretStr | None = None
+    webhook_secret: WebhookSecret | None = None
+    webhooks: tuple[WebhookSettings, ...] = ()
     fetch: FetchSettings = FetchSettings()
     poll: PollSettings = PollSettings()
     delivery: DeliverySettings = DeliverySettings()
@@ -135,21 +129,10 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("webhook_secret")
+    @field_validator("webhook_secret", mode="before")
     @classmethod
-    def _standard_webhooks_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value():
-            return None
-        raw = value.get_secret_value()
-        if not raw.startswith(WEBHOOK_SECRET_PREFIX):
-            raise ValueError(f"expected a secret of the form {WEBHOOK_SECRET_PREFIX}<base64>")
-        try:
-            base64.b64decode(raw.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
-        except ValueError:
-            raise ValueError(
-                f"expected base64 after {WEBHOOK_SECRET_PREFIX} in the secret"
-            ) from None
-        return value
+    def _blank_secret_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _unique_topic_names(self) -> Settings:
@@ -158,6 +141,38 @@ class Settings(BaseSettings):
         if duplicates:
             raise ValueError(f"topic names must be unique; repeated: {', '.join(duplicates)}")
         return self
+
+    @model_validator(mode="after")
+    def _webhooks_fit(self) -> Settings:
+        names = [webhook.name for webhook in self.webhooks]
+        if self.webhook_url:
+            names.append(DEFAULT_WEBHOOK)
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"webhook names must be unique; repeated: {', '.join(repeated)} "
+                f"(webhook_url is the endpoint named {DEFAULT_WEBHOOK!r})"
+            )
+        topics = {topic.name for topic in self.topics}
+        for webhook in self.webhooks:
+            unknown = sorted(set(webhook.topics) - topics)
+            if unknown:
+                raise ValueError(
+                    f"webhook {webhook.name!r} names unknown topics: {', '.join(unknown)}"
+                )
+        return self
+
+    def all_webhooks(self) -> tuple[WebhookSettings, ...]:
+        """``webhook_url``/``webhook_secret`` as the endpoint named "default", then
+        ``[[webhooks]]``."""
+        if not self.webhook_url:
+            return self.webhooks
+        default = WebhookSettings(
+            name=DEFAULT_WEBHOOK,
+            url=self.webhook_url,
+            secrets=(self.webhook_secret,) if self.webhook_secret else (),
+        )
+        return (default, *self.webhooks)
 
     def topic(self, name: str) -> TopicSettings:
         """Return the topic called ``name``, or raise ConfigError naming the known ones."""

@@ -8,38 +8,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 
 from monitor.feed_store import FeedStatus, FeedStore
-from monitor.records import NewArticle, PendingAlert, TopicMatch
+from monitor.outbox import AlertStatus, OutboxStore
+from monitor.records import NewArticle, TopicMatch
 from monitor.tables import AlertRow, ArticleRow, MatchRow
 
 __all__ = ["AlertPayloadBuilder", "AlertStatus", "FeedStatus", "Store"]
 
+Recipients = Callable[[str], Sequence[str]]
+
 AlertPayloadBuilder = Callable[[str, TopicMatch], dict[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class AlertStatus:
-    """An alert as an operator sees it in ``monitor alerts list``."""
-
-    id: str
-    topic: str
-    endpoint: str
-    status: str
-    attempts: int
-    title: str
-    url: str
-    created_at: datetime
-    next_attempt_at: datetime
-    last_error: str | None
-
-
-class Store(FeedStore):
+class Store(FeedStore, OutboxStore):
     """Typed operations on the database; every method is one short transaction."""
 
     # Articles
@@ -62,11 +48,12 @@ class Store(FeedStore):
     async def save_article(
         self,
         article: NewArticle,
-        endpoints: Sequence[str],
+        recipients: Recipients,
         payload: AlertPayloadBuilder,
         now: datetime,
     ) -> int | None:
-        """Store ``article``, its matches and one pending alert per (alert-level match, endpoint).
+        """Store ``article``, its matches and one pending alert per alert-level match and
+        endpoint that takes its topic (``recipients(topic)`` names them).
 
         All in one transaction, and only if the article is new: returns the number of alerts
         created, or None when a unique constraint says the article was already stored.
@@ -107,7 +94,7 @@ class Store(FeedStore):
                 )
                 if match.level != "alert":
                     continue  # digest-level matches are stored for the digest, not pinged
-                for endpoint in endpoints:
+                for endpoint in recipients(match.topic):
                     alert_id = str(uuid.uuid4())
                     session.add(
                         AlertRow(
@@ -139,88 +126,3 @@ class Store(FeedStore):
     async def count_articles(self) -> int:
         async with self._sessions() as session:
             return int(await session.scalar(select(func.count(ArticleRow.id))) or 0)
-
-    # Alerts
-
-    async def due_alerts(self, now: datetime, endpoint: str, limit: int) -> list[PendingAlert]:
-        """Pending alerts for ``endpoint`` whose next attempt is due, oldest first."""
-        query = (
-            select(AlertRow)
-            .where(
-                AlertRow.status == "pending",
-                AlertRow.endpoint == endpoint,
-                AlertRow.next_attempt_at <= now,
-            )
-            .order_by(AlertRow.next_attempt_at, AlertRow.created_at)
-            .limit(limit)
-        )
-        async with self._sessions() as session:
-            rows = (await session.scalars(query)).all()
-        return [
-            PendingAlert(
-                id=row.id, endpoint=row.endpoint, payload=row.payload, attempts=row.attempts
-            )
-            for row in rows
-        ]
-
-    async def mark_delivered(self, alert_id: str, *, status_code: int, now: datetime) -> None:
-        async with self._writing() as session:
-            await session.execute(
-                update(AlertRow)
-                .where(AlertRow.id == alert_id)
-                .values(
-                    status="delivered",
-                    attempts=AlertRow.attempts + 1,
-                    last_status_code=status_code,
-                    last_error=None,
-                    delivered_at=now,
-                )
-            )
-
-    async def mark_failed(
-        self,
-        alert_id: str,
-        *,
-        error: str,
-        status_code: int | None,
-        next_attempt_at: datetime | None,
-    ) -> None:
-        """Record a failed attempt; with no next attempt the alert is ``dead`` (kept, visible)."""
-        values: dict[str, Any] = {
-            "attempts": AlertRow.attempts + 1,
-            "last_error": error,
-            "last_status_code": status_code,
-        }
-        if next_attempt_at is None:
-            values["status"] = "dead"
-        else:
-            values["next_attempt_at"] = next_attempt_at
-        async with self._writing() as session:
-            await session.execute(update(AlertRow).where(AlertRow.id == alert_id).values(values))
-
-    async def list_alerts(self, status: str | None = None, limit: int = 50) -> list[AlertStatus]:
-        query = (
-            select(AlertRow, ArticleRow.title, ArticleRow.url)
-            .join(ArticleRow, ArticleRow.id == AlertRow.article_id)
-            .order_by(AlertRow.created_at.desc(), AlertRow.id)
-            .limit(limit)
-        )
-        if status is not None:
-            query = query.where(AlertRow.status == status)
-        async with self._sessions() as session:
-            rows = (await session.execute(query)).all()
-        return [
-            AlertStatus(
-                id=alert.id,
-                topic=alert.topic,
-                endpoint=alert.endpoint,
-                status=alert.status,
-                attempts=alert.attempts,
-                title=title,
-                url=url,
-                created_at=alert.created_at,
-                next_attempt_at=alert.next_attempt_at,
-                last_error=alert.last_error,
-            )
-            for alert, title, url in rows
-        ]

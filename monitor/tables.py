@@ -126,7 +126,9 @@ class MatchRow(Base):
 
 
 class AlertRow(Base):
-    """The outbox: one alert per (article, topic, endpoint), written with its article."""
+    """The outbox: one message per row with its delivery state. An ``article.matched`` alert
+    per (article, topic, endpoint) is written with its article; a ``digest`` row per endpoint
+    and digest time has no article."""
 
     __tablename__ = "alerts"
     __table_args__ = (
@@ -135,14 +137,46 @@ class AlertRow(Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32), default="article.matched")
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     topic: Mapped[str] = mapped_column(String(100))
     endpoint: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     payload: Mapped[dict[str, Any]]
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
+    # A sender holds a row until this moment; a sender killed mid-send lets it go by expiry.
+    claimed_until: Mapped[datetime | None]
     last_status_code: Mapped[int | None]
     last_error: Mapped[str | None]
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+
+
+class AttemptRow(Base):
+    """One delivery attempt of an alert: when, how long, and what the receiver answered."""
+
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("alerts.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int]
+    at: Mapped[datetime]
+    status_code: Mapped[int | None]
+    error: Mapped[str | None]
+    duration_ms: Mapped[int]
+
+
+class EndpointRow(Base):
+    """What the database remembers of an endpoint: whether the receiver said 410 Gone, and how
+    far its digest has got."""
+
+    __tablename__ = "endpoints"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    disabled_reason: Mapped[str | None]
+    disabled_at: Mapped[datetime | None]
+    digest_after_match_id: Mapped[int] = mapped_column(default=0)
+    last_digest_at: Mapped[datetime | None]

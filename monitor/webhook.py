@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,9 +11,15 @@ from typing import Any
 import aiohttp
 from standardwebhooks import Webhook
 
-from monitor.settings import FetchSettings, Settings
+from monitor.formats import Format, render
+from monitor.settings import DEFAULT_WEBHOOK, FetchSettings, Settings
+from monitor.topic_settings import Level
+from monitor.webhook_settings import DEFAULT_DIGEST
 
-DEFAULT_ENDPOINT = "default"
+# Statuses whose Retry-After says when the receiver can take the alert again.
+RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})
+# A response body is read only to free the connection; a receiver's essay is not kept.
+_MAX_RESPONSE = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,11 +28,23 @@ class Endpoint:
 
     name: str
     url: str | None
-    secret: str | None
+    secrets: tuple[str, ...] = ()
+    format: Format = "json"
+    topics: frozenset[str] = frozenset()  # empty: every topic
+    min_level: Level = "alert"
+    digest: str = DEFAULT_DIGEST
+    timezone: str = "UTC"
 
-    def __repr__(self) -> str:  # the secret must never reach a log line
-        secret = "***" if self.secret else None
-        return f"Endpoint(name={self.name!r}, url={self.url!r}, secret={secret})"
+    def __repr__(self) -> str:  # secrets must never reach a log line
+        return f"Endpoint(name={self.name!r}, url={self.url!r}, secrets={len(self.secrets)})"
+
+    def wants(self, topic: str) -> bool:
+        """Whether this endpoint takes alerts of ``topic``."""
+        return not self.topics or topic in self.topics
+
+    @property
+    def takes_digest(self) -> bool:
+        return self.min_level == "digest" and self.url is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,24 +54,47 @@ class PostResult:
     ok: bool
     status_code: int | None
     error: str | None
+    retry_after: str | None = None
+    duration_ms: int = 0
+
+    @property
+    def gone(self) -> bool:
+        """410 Gone: the receiver says this endpoint no longer exists."""
+        return self.status_code == 410
 
 
 def configured_endpoints(settings: Settings) -> tuple[Endpoint, ...]:
-    """The endpoints alerts are written for; today the one of ``webhook_url``/``webhook_secret``."""
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    return (Endpoint(name=DEFAULT_ENDPOINT, url=settings.webhook_url, secret=secret),)
+    """The configured endpoints; with none, the endpoint "default" with no URL, whose alerts
+    wait in the outbox until a URL is configured."""
+    endpoints = tuple(
+        Endpoint(
+            name=webhook.name,
+            url=webhook.url,
+            secrets=tuple(secret.get_secret_value() for secret in webhook.secrets),
+            format=webhook.format,
+            topics=frozenset(webhook.topics),
+            min_level=webhook.min_level,
+            digest=webhook.digest,
+            timezone=webhook.timezone,
+        )
+        for webhook in settings.all_webhooks()
+    )
+    return endpoints or (Endpoint(name=DEFAULT_WEBHOOK, url=None),)
 
 
 def signed_headers(endpoint: Endpoint, alert_id: str, body: str, now: datetime) -> dict[str, str]:
     """``webhook-id`` (stable across retries), ``webhook-timestamp`` (fresh each attempt) and,
-    with a secret, ``webhook-signature``."""
+    with secrets, ``webhook-signature``: one ``v1,…`` signature per secret, space-separated, so
+    a receiver holding either the old or the new secret accepts it during a rotation."""
     headers = {
         "Content-Type": "application/json",
         "webhook-id": alert_id,
         "webhook-timestamp": str(int(now.timestamp())),
     }
-    if endpoint.secret:
-        headers["webhook-signature"] = Webhook(endpoint.secret).sign(alert_id, now, body)
+    if endpoint.secrets:
+        headers["webhook-signature"] = " ".join(
+            Webhook(secret).sign(alert_id, now, body) for secret in endpoint.secrets
+        )
     return headers
 
 
@@ -71,10 +113,12 @@ async def post_alert(
     now: datetime,
     timeout_seconds: float,
 ) -> PostResult:
-    """POST ``payload`` to ``endpoint``; only a 2xx answer counts, redirects are not followed."""
+    """POST ``payload``, rendered in the endpoint's format; only a 2xx answer counts, and
+    redirects are not followed (a 3xx is a failure)."""
     if endpoint.url is None:
         return PostResult(ok=False, status_code=None, error="no webhook URL configured")
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    body = json.dumps(render(payload, endpoint.format), ensure_ascii=False, separators=(",", ":"))
+    started = time.perf_counter()
     try:
         async with session.post(
             endpoint.url,
@@ -83,17 +127,23 @@ async def post_alert(
             allow_redirects=False,
             timeout=aiohttp.ClientTimeout(total=timeout_seconds),
         ) as response:
-            await response.read()
+            await response.content.read(_MAX_RESPONSE)
+            duration = int((time.perf_counter() - started) * 1000)
             if 200 <= response.status < 300:
-                return PostResult(ok=True, status_code=response.status, error=None)
+                return PostResult(True, response.status, None, duration_ms=duration)
+            retry_after = (
+                response.headers.get("Retry-After")
+                if response.status in RETRY_AFTER_STATUSES
+                else None
+            )
             return PostResult(
                 ok=False,
                 status_code=response.status,
                 error=f"HTTP {response.status} {response.reason or ''}".strip(),
+                retry_after=retry_after,
+                duration_ms=duration,
             )
     except TimeoutError:
-        return PostResult(
-            ok=False, status_code=None, error=f"timed out after {timeout_seconds:g} s"
-        )
+        return PostResult(False, None, f"timed out after {timeout_seconds:g} s")
     except aiohttp.ClientError as error:
-        return PostResult(ok=False, status_code=None, error=f"{type(error).__name__}: {error}")
+        return PostResult(False, None, f"{type(error).__name__}: {error}")

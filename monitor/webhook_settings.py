@@ -1,0 +1,90 @@
+"""Webhook endpoints as configuration: ``[[webhooks]]`` tables, validated."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from monitor.formats import Format
+from monitor.topic_settings import Level
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
+DEFAULT_DIGEST = "daily 08:00"
+_DAILY = re.compile(r"^daily (\d{1,2}):(\d{2})$")
+
+
+def http_url(value: str) -> str:
+    """An http(s) URL with a host, or ValueError."""
+    if not re.match(r"^https?://[^\s/?#]+", value, flags=re.IGNORECASE):
+        raise ValueError("expected an http:// or https:// URL")
+    return value
+
+
+HttpUrlText = Annotated[str, AfterValidator(http_url)]
+
+
+def standard_webhooks_secret(value: SecretStr) -> SecretStr:
+    """A ``whsec_<base64>`` secret, as Standard Webhooks defines it, or ValueError."""
+    raw = value.get_secret_value()
+    if not raw.startswith(WEBHOOK_SECRET_PREFIX):
+        raise ValueError(f"expected a secret of the form {WEBHOOK_SECRET_PREFIX}<base64>")
+    try:
+        decoded = base64.b64decode(raw.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+    except ValueError:
+        raise ValueError(f"expected base64 after {WEBHOOK_SECRET_PREFIX} in the secret") from None
+    if not decoded:
+        raise ValueError("the secret is empty")
+    return value
+
+
+WebhookSecret = Annotated[SecretStr, AfterValidator(standard_webhooks_secret)]
+
+
+def digest_trigger(schedule: str, timezone: str) -> CronTrigger:
+    """The APScheduler trigger for a digest schedule: ``daily HH:MM``, ``hourly``, or
+    ``cron MIN HOUR DAY MONTH WEEKDAY``, in ``timezone``."""
+    zone = ZoneInfo(timezone)
+    if schedule == "hourly":
+        return CronTrigger(minute=0, timezone=zone)
+    if daily := _DAILY.match(schedule):
+        return CronTrigger(hour=int(daily[1]), minute=int(daily[2]), timezone=zone)
+    if schedule.startswith("cron "):
+        return CronTrigger.from_crontab(schedule.removeprefix("cron "), timezone=zone)
+    raise ValueError("expected 'daily HH:MM', 'hourly' or 'cron MIN HOUR DAY MONTH WEEKDAY'")
+
+
+class WebhookSettings(BaseModel):
+    """One endpoint alerts are POSTed to, with its own delivery state."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100)
+    url: HttpUrlText
+    # The first secret signs; during a rotation list the new one first and the old one after,
+    # and every attempt carries a signature by each.
+    secrets: tuple[WebhookSecret, ...] = ()
+    format: Format = "json"
+    topics: tuple[str, ...] = ()  # empty: every topic
+    min_level: Level = "alert"
+    digest: str = DEFAULT_DIGEST
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as UTC or Europe/Kyiv") from None
+        return value
+
+    @field_validator("digest")
+    @classmethod
+    def _valid_schedule(cls, value: str) -> str:
+        digest_trigger(value, "UTC")
+        return value

@@ -1,0 +1,121 @@
+"""The daemon's scheduled jobs: poll due feeds, deliver due alerts, queue digests.
+
+Each job counts itself in flight, so a shutdown can wait for running work to finish, and logs
+its own failure instead of raising: a database that went away is retried at the next tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from monitor.alerts import digest_payload
+from monitor.delivery import DeliveryReport, deliver_due
+from monitor.pipeline import PipelineContext, poll_feeds
+from monitor.webhook import Endpoint
+
+log = structlog.get_logger(__name__)
+
+DELIVER_JOB = "deliver"
+
+
+async def deliver_pending(context: PipelineContext) -> DeliveryReport:
+    """One delivery pass over every configured endpoint."""
+    return await deliver_due(
+        context.store,
+        context.webhooks,
+        context.endpoints,
+        context.settings.delivery,
+        context.clock,
+        context.rng,
+    )
+
+
+async def queue_digest(context: PipelineContext, endpoint: Endpoint) -> str | None:
+    """Put the endpoint's digest-level stories since its last digest into the outbox."""
+    now = context.clock()
+    return await context.store.queue_digest(
+        endpoint.name,
+        sorted(endpoint.topics),
+        now,
+        lambda digest_id, stories: digest_payload(
+            digest_id, endpoint.name, stories, created_at=now
+        ),
+    )
+
+
+class Worker:
+    """The scheduler's jobs, with a count of work in flight so shutdown can wait for it."""
+
+    def __init__(self, context: PipelineContext, scheduler: AsyncIOScheduler) -> None:
+        self._context = context
+        self._scheduler = scheduler
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.stopping = False
+
+    async def poll_due(self) -> None:
+        if self.stopping:
+            return
+        async with self._job("poll tick failed"):
+            feeds = await self._context.store.feeds_to_poll(self._context.clock())
+            if not feeds:
+                return
+            report = await poll_feeds(self._context, feeds)
+            log.info(
+                "poll finished",
+                feeds=report.feeds,
+                failed=report.failed,
+                new_articles=report.new_articles,
+                matches=report.matches,
+                alerts=report.alerts,
+            )
+            if report.alerts:
+                self.deliver_soon()
+
+    async def deliver(self) -> None:
+        if self.stopping:
+            return
+        async with self._job("delivery tick failed"):
+            await deliver_pending(self._context)
+
+    async def digest(self, endpoint: Endpoint) -> None:
+        if self.stopping:
+            return
+        async with self._job("digest failed"):
+            digest_id = await queue_digest(self._context, endpoint)
+            if digest_id is None:
+                log.info("digest: nothing new", endpoint=endpoint.name)
+                return
+            log.info("digest queued", endpoint=endpoint.name, alert_id=digest_id)
+            self.deliver_soon()
+
+    def deliver_soon(self) -> None:
+        """Run the delivery job now instead of at its next tick."""
+        self._scheduler.modify_job(DELIVER_JOB, next_run_time=self._context.clock())
+
+    async def wait_idle(self, grace_seconds: float) -> bool:
+        """Wait for jobs in flight to finish; False if some were still running at the deadline."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace_seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    @asynccontextmanager
+    async def _job(self, failure: str) -> AsyncIterator[None]:
+        self._running += 1
+        self._idle.clear()
+        try:
+            yield
+        except Exception:
+            log.exception(failure)
+        finally:
+            self._running -= 1
+            if self._running == 0:
+                self._idle.set()
