@@ -13,6 +13,8 @@ from typing import TextIO
 
 from monitor import __version__
 from monitor.alerts import iso_utc
+from monitor.cli_outbox import add_outbox_commands, cmd_alerts, cmd_check_config, cmd_webhooks
+from monitor.cli_output import print_table, when
 from monitor.database import DatabaseError
 from monitor.extractor import ExtractionError, decode_page, extract_page
 from monitor.feed_store import FeedStatus
@@ -70,11 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     remove = feed_commands.add_parser("remove", help="remove a feed (its articles are kept)")
     remove.add_argument("url")
 
-    alerts = commands.add_parser("alerts", help="inspect alerts")
-    alert_commands = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
-    alert_list = alert_commands.add_parser("list", help="the most recent alerts")
-    alert_list.add_argument("--status", choices=["pending", "delivered", "dead"])
-    alert_list.add_argument("--limit", type=int, default=50)
+    add_outbox_commands(commands)
 
     topics = commands.add_parser("topics", help="check and explain topics")
     topic_commands = topics.add_subparsers(dest="topics_command", required=True, metavar="ACTION")
@@ -229,7 +227,7 @@ def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"monitor: no feed {args.url}", file=sys.stderr)
                 return EXIT_FAILURE
             await store.sync_config_feeds([(f.url, f.name) for f in settings.feeds], now)
-            _print_table(
+            print_table(
                 ["STATUS", "HTTP", "ERRORS", "REFUSED", "NEXT CHECK", "URL", "LAST ERROR"],
                 [
                     [
@@ -237,7 +235,7 @@ def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
                         str(f.last_status or "-"),
                         str(f.error_count),
                         str(f.refusal_count),
-                        "-" if not f.enabled else _when(f.next_check_at),
+                        "-" if not f.enabled else when(f.next_check_at),
                         f.url + (f" -> {f.fetch_url}" if f.fetch_url else ""),
                         f.disabled_reason or f.last_error or "",
                     ]
@@ -255,32 +253,6 @@ def _feed_status(feed: FeedStatus) -> str:
     if not feed.enabled:
         return "disabled"
     return "failing" if feed.error_count else "ok"
-
-
-def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
-    from monitor.runtime import open_store
-
-    async def go() -> int:
-        async with open_store(settings) as store:
-            alerts = await store.list_alerts(args.status, args.limit)
-        _print_table(
-            ["ID", "STATUS", "TRIES", "CREATED", "TOPIC", "TITLE", "LAST ERROR"],
-            [
-                [
-                    a.id,
-                    a.status,
-                    str(a.attempts),
-                    _when(a.created_at),
-                    a.topic,
-                    a.title[:60],
-                    a.last_error or "",
-                ]
-                for a in alerts
-            ],
-        )
-        return EXIT_OK
-
-    return asyncio.run(go())
 
 
 def cmd_topics(settings: Settings, args: argparse.Namespace) -> int:
@@ -302,18 +274,6 @@ def cmd_db(settings: Settings, _args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "-"
-
-
-def _print_table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
-
-
 HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "run": cmd_run,
     "once": cmd_once,
@@ -321,6 +281,8 @@ HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "extract": cmd_extract,
     "feeds": cmd_feeds,
     "alerts": cmd_alerts,
+    "webhooks": cmd_webhooks,
+    "check-config": cmd_check_config,
     "topics": cmd_topics,
     "db": cmd_db,
 }

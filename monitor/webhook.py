@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from standardwebhooks import Webhook
@@ -35,8 +36,9 @@ class Endpoint:
     digest: str = DEFAULT_DIGEST
     timezone: str = "UTC"
 
-    def __repr__(self) -> str:  # secrets must never reach a log line
-        return f"Endpoint(name={self.name!r}, url={self.url!r}, secrets={len(self.secrets)})"
+    def __repr__(self) -> str:  # secrets, and URLs that hold tokens, must never reach a log
+        url, secrets = shown_url(self.url), len(self.secrets)
+        return f"Endpoint(name={self.name!r}, url={url!r}, secrets={secrets})"
 
     def wants(self, topic: str) -> bool:
         """Whether this endpoint takes alerts of ``topic``."""
@@ -61,6 +63,21 @@ class PostResult:
     def gone(self) -> bool:
         """410 Gone: the receiver says this endpoint no longer exists."""
         return self.status_code == 410
+
+
+def shown_url(url: str | None) -> str:
+    """A webhook URL fit to print: scheme and host only, since paths often hold tokens
+    (Slack's and Discord's webhook URLs are themselves secrets)."""
+    if not url:
+        return "-"
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return (
+        f"{parts.scheme}://{host}{port}/…"
+        if parts.path not in ("", "/") or parts.query
+        else f"{parts.scheme}://{host}{port}/"
+    )
 
 
 def configured_endpoints(settings: Settings) -> tuple[Endpoint, ...]:

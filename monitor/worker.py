@@ -36,7 +36,10 @@ async def deliver_pending(context: PipelineContext) -> DeliveryReport:
 
 
 async def queue_digest(context: PipelineContext, endpoint: Endpoint) -> str | None:
-    """Put the endpoint's digest-level stories since its last digest into the outbox."""
+    """Put the endpoint's digest-level stories since its last digest into the outbox; None if
+    there were none, or the endpoint takes no digest (its ``min_level`` is ``alert``)."""
+    if not endpoint.takes_digest:
+        return None
     now = context.clock()
     return await context.store.queue_digest(
         endpoint.name,

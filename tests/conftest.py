@@ -127,6 +127,7 @@ def write_config(
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
     sections: dict[str, dict[str, Any]] | None = None,
+    webhooks: list[dict[str, Any]] | None = None,
 ) -> Path:
     """A config file for a test run: the default topic, local feeds, a local receiver;
     ``sections`` overrides keys of ``[fetch]``, ``[delivery]`` and ``[poll]``."""
@@ -144,6 +145,9 @@ def write_config(
         lines += [f"{key} = {toml_value(value)}" for key, value in topic.items()]
     for url in feeds:
         lines += ["[[feeds]]", f"url = {toml_value(url)}"]
+    for webhook in webhooks or []:
+        lines.append("[[webhooks]]")
+        lines += [f"{key} = {toml_value(value)}" for key, value in webhook.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
