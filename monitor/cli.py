@@ -110,9 +110,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
-    from monitor.daemon import run_daemon
+    from monitor.daemon import StartupError, run_daemon
 
-    asyncio.run(run_daemon(settings))
+    try:
+        asyncio.run(run_daemon(settings))
+    except StartupError as error:
+        print(f"monitor: {error}", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK
 
 

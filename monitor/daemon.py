@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import signal
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import structlog
+from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.database import redacted
 from monitor.delivery import DeliveryReport
-from monitor.pipeline import CycleReport, poll_feeds
+from monitor.http_server import Liveness, ServerParts, build_app, start_server
+from monitor.pipeline import CycleReport, PipelineContext, poll_feeds
 from monitor.runtime import open_pipeline
 from monitor.settings import Settings
 from monitor.webhook_settings import digest_trigger
@@ -26,6 +28,10 @@ from monitor.worker import DELIVER_JOB, Worker, deliver_pending
 log = structlog.get_logger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 8.0
+
+
+class StartupError(Exception):
+    """The daemon cannot start; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,26 @@ async def run_once(settings: Settings) -> OnceReport:
     return OnceReport(cycle=cycle, delivery=delivery)
 
 
+async def _serve_http(
+    settings: Settings, context: PipelineContext, liveness: Liveness
+) -> web.AppRunner | None:
+    """Start /healthz, /readyz and /metrics, unless ``[http] enabled = false``."""
+    if not settings.http.enabled:
+        return None
+    host, port = settings.http_address()
+    # Not ready once three poll ticks have gone by without one finishing (at least a minute).
+    stale_after = timedelta(seconds=max(3 * settings.poll.tick_seconds, 60))
+    app = build_app(
+        ServerParts(context.store, context.metrics, liveness, context.clock, stale_after)
+    )
+    try:
+        runner, bound = await start_server(app, host, port)
+    except OSError as error:
+        raise StartupError(f"the HTTP server cannot listen on {host}:{port}: {error}") from None
+    log.info("http server listening", host=host, port=bound)
+    return runner
+
+
 async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until SIGTERM/SIGINT (or ``stop``): work in flight gets a grace period to finish."""
     stop = stop or asyncio.Event()
@@ -62,7 +88,8 @@ async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> N
     try:
         async with open_pipeline(settings) as context:
             scheduler = AsyncIOScheduler(timezone=UTC, event_loop=loop)
-            worker = Worker(context, scheduler)
+            liveness = Liveness()
+            worker = Worker(context, scheduler, liveness)
             now = context.clock()
             scheduler.add_job(
                 worker.poll_due,
@@ -93,7 +120,9 @@ async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> N
                         coalesce=True,
                         misfire_grace_time=3600,
                     )
+            runner = await _serve_http(settings, context, liveness)
             scheduler.start()
+            liveness.scheduler_running = True
             log.info(
                 "monitor started",
                 database=redacted(settings.database_url),
@@ -103,9 +132,12 @@ async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> N
             await stop.wait()
             log.info("stopping: letting work in flight finish")
             worker.stopping = True
+            liveness.scheduler_running = False
             scheduler.pause()
             finished = await worker.wait_idle(SHUTDOWN_GRACE_SECONDS)
             scheduler.shutdown(wait=False)
+            if runner is not None:
+                await runner.cleanup()
             if not finished:
                 log.warning("stopped with work in flight; it resumes at the next start")
     finally:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import aiohttp
@@ -30,6 +31,7 @@ from monitor.fetcher import (
     HTTPStatusError,
     fetch,
 )
+from monitor.metrics import Metrics
 from monitor.records import ExtractedPage, Feed, FeedEntry, NewArticle, TopicMatch
 from monitor.schedule import (
     PublisherHints,
@@ -62,6 +64,7 @@ class PipelineContext:
     clock: Callable[[], datetime]
     fetch_slots: FetchSlots
     rng: random.Random = field(default_factory=random.Random)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,9 @@ class FeedReport:
     new_articles: int = 0
     matches: int = 0
     alerts: int = 0
+    outcome: str = "ok"  # ok, unchanged, error, refused, gone
+    entries: int = 0
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +124,18 @@ async def refresh_feed(
 
     An unchanged feed is appended to ``unchanged`` for the caller to record, or recorded now.
     """
+    started = time.perf_counter()
     with structlog.contextvars.bound_contextvars(feed_url=feed.url):
         try:
-            return await _refresh(context, feed, unchanged)
+            report = await _refresh(context, feed, unchanged)
         except (FetchError, FeedParseError) as error:
-            return await _failed(context, feed, error)
+            report = await _failed(context, feed, error)
         except Exception as error:
             log.exception("feed check crashed")
-            return await _failed(context, feed, error, internal=True)
+            report = await _failed(context, feed, error, internal=True)
+    report = replace(report, seconds=time.perf_counter() - started)
+    context.metrics.record_feed(report.outcome, report.seconds, report.entries)
+    return report
 
 
 async def _refresh(
@@ -158,7 +168,7 @@ async def _refresh(
             await _succeeded(context, feed, fetched, feed.body_hash, check.next_check_at, now)
         else:
             unchanged.append(check)
-        return FeedReport(feed_url=feed.url)
+        return FeedReport(feed_url=feed.url, outcome="unchanged")
     parsed = parse_feed(fetched.body, fetched.url, fetched.content_type)
     if parsed.warning:
         log.warning("feed is ill-formed but readable", error=parsed.warning)
@@ -189,6 +199,7 @@ async def _refresh(
     )
     report = FeedReport(
         feed_url=feed.url,
+        entries=len(parsed.entries),
         new_articles=sum(new for new, _, _ in outcomes),
         matches=sum(matches for _, matches, _ in outcomes),
         alerts=sum(alerts for _, _, alerts in outcomes),
@@ -374,4 +385,5 @@ async def _failed(
         )
     except Exception:
         log.exception("could not record the feed failure")
-    return FeedReport(feed_url=feed.url, error=reason)
+    outcome = "gone" if gone else "refused" if isinstance(error, FetchRefusedError) else "error"
+    return FeedReport(feed_url=feed.url, error=reason, outcome=outcome)

@@ -101,6 +101,14 @@ class DeliverySettings(_Section):
     concurrency: int = Field(default=4, ge=1)  # POSTs at once per endpoint
 
 
+class HttpSettings(_Section):
+    """The daemon's HTTP server for health checks and metrics."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (it is logged)
+
+
 class Settings(BaseSettings):
     """Everything the daemon and the CLI need, validated once at start-up."""
 
@@ -117,6 +125,11 @@ class Settings(BaseSettings):
     fetch: FetchSettings = FetchSettings()
     poll: PollSettings = PollSettings()
     delivery: DeliverySettings = DeliverySettings()
+    http: HttpSettings = HttpSettings()
+    # MONITOR_HTTP_HOST and MONITOR_HTTP_PORT, the names container platforms expect; they
+    # override [http] host and port.
+    http_host: str | None = None
+    http_port: int | None = Field(default=None, ge=0, le=65535)
     topics: tuple[TopicSettings, ...] = Field(min_length=1)
     feeds: tuple[FeedSettings, ...] = ()
 
@@ -173,6 +186,12 @@ class Settings(BaseSettings):
             secrets=(self.webhook_secret,) if self.webhook_secret else (),
         )
         return (default, *self.webhooks)
+
+    def http_address(self) -> tuple[str, int]:
+        """Where the HTTP server listens."""
+        host = self.http_host if self.http_host is not None else self.http.host
+        port = self.http_port if self.http_port is not None else self.http.port
+        return host, port
 
     def topic(self, name: str) -> TopicSettings:
         """Return the topic called ``name``, or raise ConfigError naming the known ones."""

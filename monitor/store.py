@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from monitor.feed_store import FeedStatus, FeedStore
 from monitor.outbox import AlertStatus, OutboxStore
 from monitor.records import NewArticle, TopicMatch
+from monitor.status_store import StatusStore
 from monitor.tables import AlertRow, ArticleRow, MatchRow
 
 __all__ = ["AlertPayloadBuilder", "AlertStatus", "FeedStatus", "Store"]
@@ -25,7 +26,7 @@ Recipients = Callable[[str], Sequence[str]]
 AlertPayloadBuilder = Callable[[str, TopicMatch], dict[str, Any]]
 
 
-class Store(FeedStore, OutboxStore):
+class Store(FeedStore, OutboxStore, StatusStore):
     """Typed operations on the database; every method is one short transaction."""
 
     # Articles

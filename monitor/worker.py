@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.alerts import digest_payload
 from monitor.delivery import DeliveryReport, deliver_due
+from monitor.http_server import Liveness
 from monitor.pipeline import PipelineContext, poll_feeds
 from monitor.webhook import Endpoint
 
@@ -32,6 +33,7 @@ async def deliver_pending(context: PipelineContext) -> DeliveryReport:
         context.settings.delivery,
         context.clock,
         context.rng,
+        context.metrics,
     )
 
 
@@ -54,9 +56,12 @@ async def queue_digest(context: PipelineContext, endpoint: Endpoint) -> str | No
 class Worker:
     """The scheduler's jobs, with a count of work in flight so shutdown can wait for it."""
 
-    def __init__(self, context: PipelineContext, scheduler: AsyncIOScheduler) -> None:
+    def __init__(
+        self, context: PipelineContext, scheduler: AsyncIOScheduler, liveness: Liveness
+    ) -> None:
         self._context = context
         self._scheduler = scheduler
+        self._liveness = liveness
         self._running = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -68,8 +73,10 @@ class Worker:
         async with self._job("poll tick failed"):
             feeds = await self._context.store.feeds_to_poll(self._context.clock())
             if not feeds:
+                self._ticked()
                 return
             report = await poll_feeds(self._context, feeds)
+            self._ticked()
             log.info(
                 "poll finished",
                 feeds=report.feeds,
@@ -97,6 +104,11 @@ class Worker:
                 return
             log.info("digest queued", endpoint=endpoint.name, alert_id=digest_id)
             self.deliver_soon()
+
+    def _ticked(self) -> None:
+        now = self._context.clock()
+        self._liveness.last_poll_at = now
+        self._context.metrics.last_poll.set(now.timestamp())
 
     def deliver_soon(self) -> None:
         """Run the delivery job now instead of at its next tick."""
