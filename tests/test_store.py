@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -311,3 +312,12 @@ async def test_the_migrations_build_the_schema_the_code_expects(database_url: st
     async with engine.connect() as connection:
         assert await connection.run_sync(differences) == []
     await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_replicas_starting_together_migrate_once(postgres_url: str) -> None:
+    # SQLite serves one process (the daemon refuses a second one), so only PostgreSQL sees this.
+    engines = [open_engine(postgres_url) for _ in range(3)]
+    await asyncio.gather(*(upgrade_schema(engine) for engine in engines))
+    for engine in engines:
+        await engine.dispose()
