@@ -143,6 +143,7 @@ async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> N
                 if runner is not None:
                     await runner.cleanup()
                 if not finished:
+                    await worker.release_claims()
                     log.warning("stopped with work in flight; it resumes at the next start")
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -78,6 +78,9 @@ class PollSettings(_Section):
     max_interval_seconds: float = Field(default=6 * 3600, gt=0)
     max_hint_seconds: float = Field(default=24 * 3600, gt=0)
     tick_seconds: float = Field(default=30, gt=0)
+    # How long a replica holds the feeds it is checking; a killed replica's feeds go to the
+    # others after this. Longer than a check can take (fetch timeouts and article pages).
+    lease_seconds: float = Field(default=300, gt=0)
     max_backoff_seconds: float = Field(default=6 * 3600, gt=0)
     article_concurrency: int = Field(default=4, ge=1)
 

@@ -65,17 +65,22 @@ class Worker:
         self._running = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._claimed: list[int] = []  # feeds of the poll in flight
         self.stopping = False
 
     async def poll_due(self) -> None:
         if self.stopping:
             return
         async with self._job("poll tick failed"):
-            feeds = await self._context.store.feeds_to_poll(self._context.clock())
+            feeds = await self._context.store.feeds_to_poll(
+                self._context.clock(), lease_seconds=self._context.settings.poll.lease_seconds
+            )
             if not feeds:
                 self._ticked()
                 return
+            self._claimed = [feed.id for feed in feeds]
             report = await poll_feeds(self._context, feeds)
+            self._claimed = []
             self._ticked()
             log.info(
                 "poll finished",
@@ -113,6 +118,13 @@ class Worker:
     def deliver_soon(self) -> None:
         """Run the delivery job now instead of at its next tick."""
         self._scheduler.modify_job(DELIVER_JOB, next_run_time=self._context.clock())
+
+    async def release_claims(self) -> None:
+        """Hand back the feeds of an unfinished poll, so the next start (or another replica)
+        checks them at once rather than after their lease."""
+        if self._claimed:
+            await self._context.store.release_feeds(self._claimed)
+            self._claimed = []
 
     async def wait_idle(self, grace_seconds: float) -> bool:
         """Wait for jobs in flight to finish; False if some were still running at the deadline."""

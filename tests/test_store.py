@@ -321,3 +321,27 @@ async def test_replicas_starting_together_migrate_once(postgres_url: str) -> Non
     await asyncio.gather(*(upgrade_schema(engine) for engine in engines))
     for engine in engines:
         await engine.dispose()
+
+
+async def test_claimed_feeds_wait_for_their_check_or_their_lease(store: Store) -> None:
+    for name in "abc":
+        await store.add_feed(f"https://{name}.example/rss", None, NOW)
+    first = await store.feeds_to_poll(NOW, 2, lease_seconds=300)
+    second = await store.feeds_to_poll(NOW, 10, lease_seconds=300)
+    assert len(first) == 2
+    assert [feed.url for feed in second] == ["https://c.example/rss"]
+    assert await store.feeds_to_poll(NOW, 10, lease_seconds=300) == []
+    # Recording a check ends its lease; a replica killed mid-check loses it after 300 s.
+    await store.record_feed_failure(first[0].id, now=NOW, next_check_at=NOW, error="HTTP 500")
+    assert [f.id for f in await store.feeds_to_poll(NOW, 10, lease_seconds=300)] == [first[0].id]
+    later = NOW + timedelta(seconds=301)
+    assert {f.id for f in await store.feeds_to_poll(later, 10, lease_seconds=300)} == {
+        first[1].id,
+        second[0].id,
+        first[0].id,
+    }
+    # A replica stopping hands its claims back: due again at once.
+    await store.release_feeds([feed.id for feed in first])
+    assert {f.id for f in await store.feeds_to_poll(later, 10, lease_seconds=300)} == {
+        feed.id for feed in first
+    }
