@@ -97,6 +97,14 @@ def _schedule_jobs(scheduler: AsyncIOScheduler, worker: Worker, context: Pipelin
             max_instances=1,
             coalesce=True,
         )
+    scheduler.add_job(
+        worker.prune,
+        digest_trigger(settings.retention.run_at, "UTC"),
+        id="retention",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=6 * 3600,
+    )
     for endpoint in context.endpoints:
         if endpoint.takes_digest:
             scheduler.add_job(

@@ -24,7 +24,7 @@ from pydantic_settings import (
 )
 
 from monitor.topic_settings import TopicSettings
-from monitor.webhook_settings import HttpUrlText, WebhookSecret, WebhookSettings
+from monitor.webhook_settings import HttpUrlText, WebhookSecret, WebhookSettings, digest_trigger
 
 DEFAULT_WEBHOOK = "default"
 
@@ -104,6 +104,21 @@ class DeliverySettings(_Section):
     concurrency: int = Field(default=4, ge=1)  # POSTs at once per endpoint
 
 
+class RetentionSettings(_Section):
+    """What a daily job prunes. Articles themselves stay (their URLs and GUIDs are how a story
+    is known), so a pruned story never alerts again. 0 keeps forever."""
+
+    article_text_days: int = Field(default=90, ge=0)
+    delivered_alert_days: int = Field(default=30, ge=0)
+    run_at: str = "daily 03:30"  # UTC
+
+    @field_validator("run_at")
+    @classmethod
+    def _valid_schedule(cls, value: str) -> str:
+        digest_trigger(value, "UTC")
+        return value
+
+
 class HttpSettings(_Section):
     """The daemon's HTTP server for health checks and metrics."""
 
@@ -129,6 +144,7 @@ class Settings(BaseSettings):
     poll: PollSettings = PollSettings()
     delivery: DeliverySettings = DeliverySettings()
     http: HttpSettings = HttpSettings()
+    retention: RetentionSettings = RetentionSettings()
     # MONITOR_HTTP_HOST and MONITOR_HTTP_PORT, the names container platforms expect; they
     # override [http] host and port.
     http_host: str | None = None

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, or_, select, text
+from sqlalchemy import case, delete, func, or_, select, text, update
 
 from monitor.store_base import StoreBase
-from monitor.tables import AlertRow, ArticleRow, FeedRow, MatchRow
+from monitor.tables import AlertRow, ArticleRow, AttemptRow, FeedRow, MatchRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,14 @@ class Snapshot:
     matches: dict[tuple[str, str], int]
     alerts: dict[str, int]
     pending_due: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What a retention pass removed."""
+
+    article_texts: int
+    alerts: int
 
 
 class StatusStore(StoreBase):
@@ -69,3 +77,31 @@ class StatusStore(StoreBase):
             alerts={str(status): int(count) for status, count in alerts},
             pending_due=int(due or 0),
         )
+
+    async def prune(
+        self, *, text_before: datetime | None, alerts_before: datetime | None
+    ) -> Pruned:
+        """Empty the text of articles stored before ``text_before`` and delete delivered
+        alerts created before ``alerts_before`` (with their attempts). None skips either."""
+        texts = alerts = 0
+        async with self._writing() as session:
+            if text_before is not None:
+                result = await session.execute(
+                    update(ArticleRow)
+                    .where(ArticleRow.created_at < text_before, ArticleRow.text != "")
+                    .values(text="")
+                    .returning(ArticleRow.id)
+                )
+                texts = len(result.all())
+            if alerts_before is not None:
+                old = select(AlertRow.id).where(
+                    AlertRow.status == "delivered", AlertRow.created_at < alerts_before
+                )
+                await session.execute(delete(AttemptRow).where(AttemptRow.alert_id.in_(old)))
+                result = await session.execute(
+                    delete(AlertRow)
+                    .where(AlertRow.status == "delivered", AlertRow.created_at < alerts_before)
+                    .returning(AlertRow.id)
+                )
+                alerts = len(result.all())
+        return Pruned(article_texts=texts, alerts=alerts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -17,6 +18,7 @@ from monitor.alerts import digest_payload
 from monitor.delivery import DeliveryReport, deliver_due
 from monitor.http_server import Liveness
 from monitor.pipeline import PipelineContext, poll_feeds
+from monitor.status_store import Pruned
 from monitor.webhook import Endpoint
 
 log = structlog.get_logger(__name__)
@@ -50,6 +52,19 @@ async def queue_digest(context: PipelineContext, endpoint: Endpoint) -> str | No
         lambda digest_id, stories: digest_payload(
             digest_id, endpoint.name, stories, created_at=now
         ),
+    )
+
+
+async def prune_old(context: PipelineContext) -> Pruned:
+    """One retention pass, by the ages ``[retention]`` sets."""
+    retention, now = context.settings.retention, context.clock()
+
+    def cutoff(days: int) -> datetime | None:
+        return now - timedelta(days=days) if days else None
+
+    return await context.store.prune(
+        text_before=cutoff(retention.article_text_days),
+        alerts_before=cutoff(retention.delivered_alert_days),
     )
 
 
@@ -109,6 +124,13 @@ class Worker:
                 return
             log.info("digest queued", endpoint=endpoint.name, alert_id=digest_id)
             self.deliver_soon()
+
+    async def prune(self) -> None:
+        if self.stopping:
+            return
+        async with self._job("retention pass failed"):
+            pruned = await prune_old(self._context)
+            log.info("retention pass", article_texts=pruned.article_texts, alerts=pruned.alerts)
 
     def _ticked(self) -> None:
         now = self._context.clock()

@@ -333,3 +333,10 @@ async def test_a_second_process_on_the_same_sqlite_file_is_refused(
         await asyncio.wait_for(first.wait(), 15)
     status, _, _ = await monitor("--config", str(config), "once", cwd=tmp_path)
     assert status == 0  # the lock went with the first process
+
+
+async def test_db_prune_reports_what_it_removed(tmp_path: Path, sqlite_url: str) -> None:
+    config = write_config(tmp_path / "monitor.toml", database_url=sqlite_url, feeds=[])
+    status, out, err = await monitor("--config", str(config), "db", "prune", cwd=tmp_path)
+    assert status == 0, err
+    assert out.strip() == "emptied 0 article text(s), deleted 0 delivered alert(s)"
