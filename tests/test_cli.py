@@ -61,6 +61,28 @@ async def monitor(
     return process.returncode, out.decode(), err.decode()
 
 
+async def start_daemon(
+    config: Path,
+    cwd: Path,
+    *,
+    env: dict[str, str] | None = None,
+    output: int = asyncio.subprocess.DEVNULL,
+) -> asyncio.subprocess.Process:
+    """``monitor run`` as a real process, not waited for."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "monitor",
+        "--config",
+        str(config),
+        "run",
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=output,
+        stderr=output,
+    )
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "monitor")
 def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_status:
@@ -159,18 +181,7 @@ async def test_run_stops_cleanly_on_sigterm(
         feeds=[serve_seed(site, fixtures_dir)],
         webhook_url=receiver.url,
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "monitor",
-        "--config",
-        str(config),
-        "run",
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_daemon(config, tmp_path, output=asyncio.subprocess.PIPE)
     await receiver.wait_for(1, seconds=30)  # the daemon polled and delivered
     started = time.monotonic()
     process.send_signal(signal.SIGTERM)
@@ -309,18 +320,7 @@ async def test_a_second_process_on_the_same_sqlite_file_is_refused(
         feeds=[serve_seed(site, fixtures_dir)],
         webhook_url=receiver.url,
     )
-    first = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "monitor",
-        "--config",
-        str(config),
-        "run",
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    first = await start_daemon(config, tmp_path)
     try:
         await receiver.wait_for(1, seconds=30)  # the first daemon is up and working
         for command in ("run", "once"):

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import signal
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -16,7 +14,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.conftest import ROOT, write_config
+from tests.conftest import write_config
+from tests.test_cli import start_daemon
 from tests.test_pipeline import SEED_LEAD, page_for
 from tests.web import Item, Receiver, Site, rss
 
@@ -120,22 +119,7 @@ async def test_three_replicas_share_the_feeds(
 
 
 async def _start(config: Path, cwd: Path, number: int) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "monitor",
-        "--config",
-        str(config),
-        "run",
-        cwd=cwd,
-        env={
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "MONITOR_FETCH__USER_AGENT": f"replica-{number}",
-        },
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    return await start_daemon(config, cwd, env={"MONITOR_FETCH__USER_AGENT": f"replica-{number}"})
 
 
 async def _kill_mid_check(
