@@ -1,8 +1,9 @@
 """The orchestrator: one feed check from fetch to stored alert, reading top to bottom.
 
 fetch (conditional) → parse → topic prefilter on title + summary → new? → fetch and extract the
-article page → match again on the full text → summarise → store article and alerts in one
-transaction. Every stage but fetching and storing is a pure function.
+article page → match again on the full text → summarise and fingerprint → store the article in
+its story, with its alerts, in one transaction. Every stage but fetching and storing is a pure
+function.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from monitor.canonical import canonical_url
 from monitor.extractor import ExtractionError, decode_page, extract_page
 from monitor.feed_parser import FeedParseError, parse_feed
 from monitor.feed_store import UnchangedCheck
+from monitor.fingerprint import fingerprint
 from monitor.fetcher import (
     PAGE_ACCEPT,
     Fetched,
@@ -241,6 +243,9 @@ async def process_entry(
         published_at=entry.published_at or (page.published_at if page else None),
         language=page.language if page else None,
         matches=matches,
+        fingerprint=fingerprint(
+            title, text, lead=entry.summary, lead_words=context.settings.stories.lead_words
+        ),
     )
     now = context.clock()
 
@@ -252,7 +257,14 @@ async def process_entry(
     def recipients(topic: str) -> list[str]:
         return [endpoint.name for endpoint in context.endpoints if endpoint.wants(topic)]
 
-    alerts = await context.store.save_article(article, recipients, payload, now)
+    alerts = await context.store.save_article(
+        article,
+        recipients,
+        payload,
+        now,
+        stories=context.settings.stories,
+        story_updates={endpoint.name for endpoint in context.endpoints if endpoint.story_updates},
+    )
     if alerts is None:
         return 0, 0, 0  # another feed stored the same story a moment ago
     if matches:
