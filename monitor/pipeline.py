@@ -23,7 +23,6 @@ from monitor.canonical import canonical_url
 from monitor.extractor import ExtractionError, decode_page, extract_page
 from monitor.feed_parser import FeedParseError, parse_feed
 from monitor.feed_store import UnchangedCheck
-from monitor.fingerprint import fingerprint
 from monitor.fetcher import (
     PAGE_ACCEPT,
     Fetched,
@@ -32,6 +31,7 @@ from monitor.fetcher import (
     HTTPStatusError,
     fetch,
 )
+from monitor.fingerprint import fingerprint
 from monitor.records import ExtractedPage, Feed, FeedEntry, NewArticle, TopicMatch
 from monitor.schedule import (
     PublisherHints,
@@ -246,6 +246,7 @@ async def process_entry(
         fingerprint=fingerprint(
             title, text, lead=entry.summary, lead_words=context.settings.stories.lead_words
         ),
+        source_title=feed_title,
     )
     now = context.clock()
 

@@ -95,6 +95,7 @@ class NewArticle:
     matches: tuple[TopicMatch, ...]
     # What story grouping compares; without one the article is a story of its own.
     fingerprint: StoryFingerprint | None = None
+    source_title: str = ""  # the feed's title, as alerts name the outlet
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,6 +97,7 @@ class Store(FeedStore, OutboxStore, StoryStore):
                     language=article.language,
                     published_at=article.published_at,
                     created_at=now,
+                    source_title=article.source_title or None,
                 )
                 .on_conflict_do_nothing()
                 .returning(ArticleRow.id)

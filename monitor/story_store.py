@@ -257,7 +257,7 @@ class StoryStore(StoreBase):
                 ArticleRow.feed_id,
                 ArticleRow.title,
                 ArticleRow.url,
-                FeedRow.title,
+                func.coalesce(ArticleRow.source_title, FeedRow.title),
                 FeedRow.name,
                 FeedRow.url,
             )
@@ -309,7 +309,13 @@ class StoryStore(StoreBase):
                 return None
             levels = await self._levels(session, [story_id])
             rows = await session.execute(
-                select(ArticleRow, FingerprintRow, FeedRow.title, FeedRow.name, FeedRow.url)
+                select(
+                    ArticleRow,
+                    FingerprintRow,
+                    func.coalesce(ArticleRow.source_title, FeedRow.title),
+                    FeedRow.name,
+                    FeedRow.url,
+                )
                 .outerjoin(FingerprintRow, FingerprintRow.article_id == ArticleRow.id)
                 .outerjoin(FeedRow, FeedRow.id == ArticleRow.feed_id)
                 .where(ArticleRow.story_id == story_id)

@@ -108,6 +108,8 @@ class ArticleRow(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     published_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # What the feed was called when it carried the article (None before stories existed).
+    source_title: Mapped[str | None]
     # None for articles stored before stories existed.
     story_id: Mapped[int | None] = mapped_column(
         ForeignKey("stories.id", ondelete="SET NULL"), index=True

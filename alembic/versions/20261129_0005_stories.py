@@ -76,6 +76,7 @@ def upgrade() -> None:
         batch_op.create_foreign_key(batch_op.f('fk_alerts_story_id_stories'), 'stories', ['story_id'], ['id'], ondelete='SET NULL')
 
     with op.batch_alter_table('articles', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('source_title', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('story_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_articles_story_id'), ['story_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_articles_story_id_stories'), 'stories', ['story_id'], ['id'], ondelete='SET NULL')
@@ -87,6 +88,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f('fk_articles_story_id_stories'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_articles_story_id'))
         batch_op.drop_column('story_id')
+        batch_op.drop_column('source_title')
 
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_alerts_story_id_stories'), type_='foreignkey')
