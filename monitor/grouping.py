@@ -126,13 +126,11 @@ def decide(
     event: tuple[float, Candidate] | None = None
     closest: tuple[float, Candidate] | None = None
     for candidate in candidates:
-        if abs(at - candidate.at) > window:
+        if abs(at - candidate.at) > window or numbers_differ(new, candidate.fingerprint):
             continue
         duplicate = duplicate_similarity(new.signature, candidate.fingerprint.signature)
         if duplicate >= settings.duplicate_similarity and (copy is None or duplicate > copy[0]):
             copy = (duplicate, candidate)
-        if numbers_differ(new, candidate.fingerprint):
-            continue
         similarity = event_similarity(new, candidate.fingerprint, weight, settings.title_weight)
         if closest is None or similarity > closest[0]:
             closest = (similarity, candidate)

@@ -112,7 +112,7 @@ class StorySettings(_Section):
     event_similarity: float = Field(default=0.44, gt=0, le=1)
     # ...or this much, when the two also share rare names worth shared_names_weight.
     event_similarity_with_names: float = Field(default=0.34, gt=0, le=1)
-    shared_names_weight: float = Field(default=12.0, ge=0)
+    shared_names_weight: float = Field(default=8.0, ge=0)
     title_weight: float = Field(default=2.0, ge=1)  # a headline word counts this many times
     lead_words: int = Field(default=40, ge=1)  # content words of the lead compared
     # An endpoint with story_updates hears again when a story gains this many more sources.

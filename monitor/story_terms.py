@@ -115,13 +115,13 @@ def content_words(text: str, limit: int | None = None) -> list[str]:
 def names(title: str, lead: str) -> frozenset[str]:
     """Proper names and acronyms: capitalised words that do not start a sentence.
 
-    A headline in Title Case capitalises every word, so only its acronyms count as names.
+    A headline in Title Case (every word longer than three letters capitalised) capitalises
+    names and the rest alike, so only its acronyms count as names.
     """
     found: set[str] = set()
     for part, is_title in ((title, True), (lead, False)):
         tokens = tokenize(prepared(part))
-        capitals = sum(1 for word in tokens.texts if word[:1].isupper())
-        title_case = is_title and capitals > len(tokens) / 2
+        title_case = is_title and all(word[:1].isupper() for word in tokens.texts if len(word) > 3)
         previous_sentence = -1
         for text, lower, sentence in zip(
             tokens.texts, tokens.lowers, tokens.sentences, strict=True
@@ -133,7 +133,7 @@ def names(title: str, lead: str) -> frozenset[str]:
                 text[:1].isupper()
                 and lower not in STOP_WORDS
                 and not title_case
-                and (is_title or not starts_sentence)
+                and not starts_sentence
             )
             if acronym or capitalised:
                 found.add(canonical_word(lower))

@@ -116,7 +116,8 @@ async def test_a_copy_joins_the_story_without_alerting_and_the_pending_alert_lis
     original, joined = detail[1]
     assert (original.reason, joined.reason) == ("new", "duplicate")
     assert joined.closest_article_id == original.id
-    assert joined.similarity is not None and joined.similarity > 0.5
+    assert joined.similarity is not None
+    assert joined.similarity > 0.5
     assert "higher" in joined.shared or "commission" in joined.shared
 
     [alert] = await store.list_alerts()
