@@ -168,7 +168,7 @@ async def test_updates_follow_the_number_of_new_sources(store: Store) -> None:
     settings = StorySettings(update_after_sources=2)
     sent = []
     for number, feed in enumerate(ids):
-        copy = article(feed, number, f"Talks on troops, take {number}", WIRE)
+        copy = article(feed, number, f"Talks on troops, take {'I' * (number + 1)}", WIRE)
         sent.append(
             await store.save_article(
                 copy,
