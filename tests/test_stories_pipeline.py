@@ -4,10 +4,13 @@ PostgreSQL. Three outlets carry one wire story under their own headlines and lin
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from monitor.daemon import run_once
 from monitor.runtime import open_store
+from tests.conftest import write_config
+from tests.test_cli import monitor
 from tests.test_pipeline import page_for
 from tests.web import Item, Receiver, Site, rss
 
@@ -124,3 +127,32 @@ async def test_an_endpoint_with_story_updates_hears_when_more_outlets_carry_the_
     finally:
         await plain.close()
         await updates.close()
+
+
+async def test_stories_list_and_show_explain_the_grouping(
+    site: Site, receiver: Receiver, tmp_path: Path, sqlite_url: str
+) -> None:
+    config = write_config(
+        tmp_path / "monitor.toml",
+        database_url=sqlite_url,
+        feeds=serve_outlets(site),
+        webhook_url=receiver.url,
+    )
+    assert (await monitor("--config", str(config), "once", cwd=tmp_path))[0] == 0
+
+    status, out, _ = await monitor("--config", str(config), "stories", "list", cwd=tmp_path)
+    assert status == 0
+    [header, row] = out.strip().splitlines()
+    assert header.split()[:4] == ["ID", "LAST", "SEEN", "ARTICLES"]
+    assert "us-iraq-security-talks: alert" in row
+    story_id = row.split()[0]
+
+    status, out, _ = await monitor(
+        "--config", str(config), "stories", "show", story_id, cwd=tmp_path
+    )
+    assert status == 0
+    assert "3 article(s) from 3 source(s)" in out
+    assert out.count("started the story") == 1
+    assert out.count("a copy of") == 2
+    status, _, err = await monitor("--config", str(config), "stories", "show", "999", cwd=tmp_path)
+    assert (status, err.strip()) == (1, "monitor: no story 999")
