@@ -27,6 +27,7 @@ _SCHEME, _SEED = "affine32", 1
 # Below this many shingles a text is a headline or a caption, too short to call a copy.
 MIN_SHINGLES = 8
 _KEY_MASK = (1 << 63) - 1  # keys fit a signed 64-bit column
+_CHARACTERS_PER_WORD = 15  # generous: content words, with the function words between them
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,8 @@ def fingerprint(title: str, text: str, *, lead: str = "", lead_words: int = 40) 
     ignored), else the start of ``text`` is the lead."""
     if not lead or is_caption(lead):
         lead = text
+    # Enough characters for the lead's words; names and terms past the lead are not compared.
+    lead = lead[: lead_words * _CHARACTERS_PER_WORD]
     title_words = content_words(title)
     lead_terms = content_words(lead, lead_words)
     article_names = names(title, lead)

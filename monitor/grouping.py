@@ -24,9 +24,9 @@ from monitor.settings import StorySettings
 Reason = Literal["new", "duplicate", "event"]
 Weights = Callable[[str], float]
 _SHOWN_TERMS = 8
-# Only the rarest terms of an article are looked up: an article about the same event shares
-# some of them, while a term every stored article has ("Iraq" in an Iraq topic) would only
-# bring back the whole window. A shared LSH band outranks any term: it means a likely copy.
+# An article is looked up by its headline terms, its names and the rarest of its lead terms:
+# another report of the same event shares some of them. The lead's common words would only
+# bring back more of the window. A shared LSH band outranks any term: it means a likely copy.
 LOOKUP_TERMS = 16
 _BAND_WEIGHT = 1000.0
 PRIOR_ARTICLES = 1000
@@ -86,8 +86,10 @@ def event_similarity(
 
 def lookup_keys(print_: StoryFingerprint, weight: Weights) -> dict[int, float]:
     """The keys to look an article up by, each with what a match on it is worth."""
-    rarest = sorted(print_.terms, key=lambda term: (-weight(term), term))[:LOOKUP_TERMS]
-    keys = {term_key(term): weight(term) for term in rarest}
+    lead = print_.terms - print_.title_terms - print_.names
+    rarest = sorted(lead, key=lambda term: (-weight(term), term))[:LOOKUP_TERMS]
+    looked_up = print_.title_terms | print_.names | set(rarest)
+    keys = {term_key(term): weight(term) for term in looked_up}
     keys.update(dict.fromkeys(band_keys(print_), _BAND_WEIGHT))
     return keys
 
