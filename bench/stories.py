@@ -266,6 +266,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args()
 
+    from bench.poll import pin
+
+    pin(0)  # one core, as the target says
     settings = load_settings(args.config).stories
     dev = read(args.data / "dev-2023.jsonl")
     events = read_events(args.events)

@@ -70,18 +70,34 @@ def event_similarity(
     a: StoryFingerprint, b: StoryFingerprint, weight: Weights, title_weight: float
 ) -> float:
     """Cosine similarity of the two articles' weighted title and lead terms."""
+    return _cosine(_vector(a, weight, title_weight), _vector(b, weight, title_weight))
 
-    def vector(print_: StoryFingerprint) -> dict[str, float]:
-        return {
-            term: weight(term) * (title_weight if term in print_.title_terms else 1.0)
-            for term in print_.terms
-        }
 
-    left, right = vector(a), vector(b)
+def _vector(print_: StoryFingerprint, weight: Weights, title_weight: float) -> dict[str, float]:
+    return {
+        term: weight(term) * (title_weight if term in print_.title_terms else 1.0)
+        for term in print_.terms
+    }
+
+
+def _cosine(left: Mapping[str, float], right: Mapping[str, float]) -> float:
     norms = math.sqrt(sum(v * v for v in left.values()) * sum(v * v for v in right.values()))
     if not norms:
         return 0.0
+    if len(right) < len(left):
+        left, right = right, left
     return sum(value * right[term] for term, value in left.items() if term in right) / norms
+
+
+def _remembered(weight: Weights) -> Weights:
+    known: dict[str, float] = {}
+
+    def remembered(term: str) -> float:
+        if term not in known:
+            known[term] = weight(term)
+        return known[term]
+
+    return remembered
 
 
 def lookup_keys(print_: StoryFingerprint, weight: Weights) -> dict[int, float]:
@@ -124,6 +140,8 @@ def decide(
 ) -> Decision:
     """The story ``new``, published at ``at``, belongs to among ``candidates``."""
     window = timedelta(hours=settings.window_hours)
+    weight = _remembered(weight)
+    new_vector = _vector(new, weight, settings.title_weight)
     copy: tuple[float, Candidate] | None = None
     event: tuple[float, Candidate] | None = None
     closest: tuple[float, Candidate] | None = None
@@ -133,7 +151,9 @@ def decide(
         duplicate = duplicate_similarity(new.signature, candidate.fingerprint.signature)
         if duplicate >= settings.duplicate_similarity and (copy is None or duplicate > copy[0]):
             copy = (duplicate, candidate)
-        similarity = event_similarity(new, candidate.fingerprint, weight, settings.title_weight)
+        similarity = _cosine(
+            new_vector, _vector(candidate.fingerprint, weight, settings.title_weight)
+        )
         if closest is None or similarity > closest[0]:
             closest = (similarity, candidate)
         names_weight = sum(weight(name) for name in new.names & candidate.fingerprint.names)
