@@ -7,7 +7,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install install-dev run once test test-slow test-all lint format bench bench-poll \
+.PHONY: bench-replicas bench-relevance install install-dev run once test test-slow test-all lint format bench bench-poll \
 	bench-robustness lock clean
 
 $(UV):
@@ -59,3 +59,9 @@ lock: $(UV)  ## refresh uv.lock after changing dependencies in pyproject.toml
 
 clean:
 	rm -rf .tools $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+bench-replicas: install-dev  ## feeds/s and alerts/s with 1, 2 and 3 daemons on PostgreSQL
+	$(VENV)/bin/python bench/replicas.py
+
+bench-relevance: install-dev  ## the default topic scored on labelled real feed entries
+	$(VENV)/bin/python bench/relevance.py

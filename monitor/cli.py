@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     database = commands.add_parser("db", help="database maintenance")
     db_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply the schema migrations (the daemon does it too)")
+    db_commands.add_parser(
+        "prune", help="prune old article texts and delivered alerts now (the daemon does it daily)"
+    )
     return parser
 
 
@@ -113,9 +116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
-    from monitor.daemon import run_daemon
+    from monitor.daemon import StartupError, run_daemon
 
-    asyncio.run(run_daemon(settings))
+    try:
+        asyncio.run(run_daemon(settings))
+    except StartupError as error:
+        print(f"monitor: {error}", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK
 
 
@@ -266,10 +273,21 @@ def cmd_topics(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_db(settings: Settings, _args: argparse.Namespace) -> int:
+def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.runtime import open_store
 
     async def go() -> int:
+        if args.db_command == "prune":
+            from monitor.runtime import open_pipeline
+            from monitor.worker import prune_old
+
+            async with open_pipeline(settings) as context:
+                pruned = await prune_old(context)
+            print(
+                f"emptied {pruned.article_texts} article text(s), "
+                f"deleted {pruned.alerts} delivered alert(s)"
+            )
+            return EXIT_OK
         async with open_store(settings):
             print("database schema is up to date")
         return EXIT_OK

@@ -10,22 +10,29 @@ from __future__ import annotations
 import asyncio
 import signal
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import structlog
+from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.database import redacted
 from monitor.delivery import DeliveryReport
-from monitor.pipeline import CycleReport, poll_feeds
+from monitor.http_server import Liveness, ServerParts, build_app, start_server
+from monitor.pipeline import CycleReport, PipelineContext, poll_feeds
 from monitor.runtime import open_pipeline
 from monitor.settings import Settings
+from monitor.single_process import sole_sqlite_user
 from monitor.webhook_settings import digest_trigger
 from monitor.worker import DELIVER_JOB, Worker, deliver_pending
 
 log = structlog.get_logger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 8.0
+
+
+class StartupError(Exception):
+    """The daemon cannot start; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,68 +53,106 @@ class OnceReport:
 
 async def run_once(settings: Settings) -> OnceReport:
     """Poll every enabled feed, due or not, then deliver the pending alerts."""
-    async with open_pipeline(settings) as context:
-        feeds = await context.store.feeds_to_poll(None)
-        cycle = await poll_feeds(context, feeds)
-        delivery = await deliver_pending(context)
+    with sole_sqlite_user(settings.database_url):
+        async with open_pipeline(settings) as context:
+            feeds = await context.store.feeds_to_poll(None)
+            cycle = await poll_feeds(context, feeds)
+            delivery = await deliver_pending(context)
     return OnceReport(cycle=cycle, delivery=delivery)
 
 
+async def _serve_http(
+    settings: Settings, context: PipelineContext, liveness: Liveness
+) -> web.AppRunner | None:
+    """Start /healthz, /readyz and /metrics, unless ``[http] enabled = false``."""
+    if not settings.http.enabled:
+        return None
+    host, port = settings.http_address()
+    # Not ready once three poll ticks have gone by without one finishing (at least a minute).
+    stale_after = timedelta(seconds=max(3 * settings.poll.tick_seconds, 60))
+    app = build_app(
+        ServerParts(context.store, context.metrics, liveness, context.clock, stale_after)
+    )
+    try:
+        runner, bound = await start_server(app, host, port)
+    except OSError as error:
+        raise StartupError(f"the HTTP server cannot listen on {host}:{port}: {error}") from None
+    log.info("http server listening", host=host, port=bound)
+    return runner
+
+
+def _schedule_jobs(scheduler: AsyncIOScheduler, worker: Worker, context: PipelineContext) -> None:
+    """The periodic poll and delivery ticks, and a digest job per endpoint that takes one."""
+    settings, now = context.settings, context.clock()
+    for job, job_id, seconds in (
+        (worker.poll_due, "poll", settings.poll.tick_seconds),
+        (worker.deliver, DELIVER_JOB, settings.delivery.tick_seconds),
+    ):
+        scheduler.add_job(
+            job,
+            "interval",
+            id=job_id,
+            next_run_time=now,
+            seconds=seconds,
+            max_instances=1,
+            coalesce=True,
+        )
+    scheduler.add_job(
+        worker.prune,
+        digest_trigger(settings.retention.run_at, "UTC"),
+        id="retention",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=6 * 3600,
+    )
+    for endpoint in context.endpoints:
+        if endpoint.takes_digest:
+            scheduler.add_job(
+                worker.digest,
+                digest_trigger(endpoint.digest, endpoint.timezone),
+                args=[endpoint],
+                id=f"digest:{endpoint.name}",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+            )
+
+
 async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run until SIGTERM/SIGINT (or ``stop``): work in flight gets a grace period to finish."""
+    """Run until SIGTERM/SIGINT (or ``stop``): stop taking new work, give work in flight a
+    grace period to finish, then close the HTTP server, the HTTP clients and the database."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        async with open_pipeline(settings) as context:
-            scheduler = AsyncIOScheduler(timezone=UTC, event_loop=loop)
-            worker = Worker(context, scheduler)
-            now = context.clock()
-            scheduler.add_job(
-                worker.poll_due,
-                "interval",
-                id="poll",
-                next_run_time=now,
-                seconds=settings.poll.tick_seconds,
-                max_instances=1,
-                coalesce=True,
-            )
-            scheduler.add_job(
-                worker.deliver,
-                "interval",
-                id=DELIVER_JOB,
-                next_run_time=now,
-                seconds=settings.delivery.tick_seconds,
-                max_instances=1,
-                coalesce=True,
-            )
-            for endpoint in context.endpoints:
-                if endpoint.takes_digest:
-                    scheduler.add_job(
-                        worker.digest,
-                        digest_trigger(endpoint.digest, endpoint.timezone),
-                        args=[endpoint],
-                        id=f"digest:{endpoint.name}",
-                        max_instances=1,
-                        coalesce=True,
-                        misfire_grace_time=3600,
-                    )
-            scheduler.start()
-            log.info(
-                "monitor started",
-                database=redacted(settings.database_url),
-                feeds=len(settings.feeds),
-                topics=[t.name for t in settings.topics],
-            )
-            await stop.wait()
-            log.info("stopping: letting work in flight finish")
-            worker.stopping = True
-            scheduler.pause()
-            finished = await worker.wait_idle(SHUTDOWN_GRACE_SECONDS)
-            scheduler.shutdown(wait=False)
-            if not finished:
-                log.warning("stopped with work in flight; it resumes at the next start")
+        with sole_sqlite_user(settings.database_url):
+            async with open_pipeline(settings) as context:
+                scheduler = AsyncIOScheduler(timezone=UTC, event_loop=loop)
+                liveness = Liveness()
+                worker = Worker(context, scheduler, liveness)
+                _schedule_jobs(scheduler, worker, context)
+                runner = await _serve_http(settings, context, liveness)
+                scheduler.start()
+                liveness.scheduler_running = True
+                log.info(
+                    "monitor started",
+                    database=redacted(settings.database_url),
+                    feeds=len(settings.feeds),
+                    topics=[t.name for t in settings.topics],
+                )
+                await stop.wait()
+                log.info("stopping: letting work in flight finish")
+                worker.stopping = True
+                liveness.scheduler_running = False
+                scheduler.pause()
+                finished = await worker.wait_idle(SHUTDOWN_GRACE_SECONDS)
+                scheduler.shutdown(wait=False)
+                if runner is not None:
+                    await runner.cleanup()
+                if not finished:
+                    await worker.release_claims()
+                    log.warning("stopped with work in flight; it resumes at the next start")
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from alembic import command
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+MIGRATION_LOCK = 0x6D6F6E69  # "moni": the advisory lock key that serialises migrations
 
 
 class DatabaseError(Exception):
@@ -55,6 +56,10 @@ async def upgrade_schema(engine: AsyncEngine) -> None:
     """Apply every migration up to head on ``engine``'s database."""
 
     def run(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together migrate one at a time; the others then find the
+            # schema at head. The lock ends with this transaction.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import aiohttp
 import structlog
 
+from monitor.metrics import Metrics
 from monitor.records import PendingAlert
 from monitor.schedule import retry_after_seconds
 from monitor.settings import DeliverySettings
@@ -58,6 +59,7 @@ async def deliver_due(
     settings: DeliverySettings,
     clock: Callable[[], datetime],
     rng: random.Random | None = None,
+    metrics: Metrics | None = None,
 ) -> DeliveryReport:
     """Send every due alert of every endpoint, a claimed batch at a time; failures are
     recorded and retried on their schedule, never raised."""
@@ -72,7 +74,9 @@ async def deliver_due(
                 log.warning("alerts are held", endpoint=endpoint.name, waiting=held, reason=why)
             waiting += held
             continue
-        sender = _Sender(store, session, endpoint, settings, clock, rng or random.Random())
+        sender = _Sender(
+            store, session, endpoint, settings, clock, rng or random.Random(), metrics or Metrics()
+        )
         while batch := await store.claim_due(
             endpoint.name, clock(), settings.batch_size, settings.lease_seconds
         ):
@@ -95,9 +99,11 @@ class _Sender:
         settings: DeliverySettings,
         clock: Callable[[], datetime],
         rng: random.Random,
+        metrics: Metrics,
     ) -> None:
         self._store, self._session, self._endpoint = store, session, endpoint
         self._settings, self._clock, self._rng = settings, clock, rng
+        self._metrics = metrics
         self._slots = asyncio.Semaphore(settings.concurrency)
         self.gone = False
 
@@ -117,7 +123,10 @@ class _Sender:
                 now=self._clock(),
                 timeout_seconds=self._settings.timeout_seconds,
             )
-            return await self._record(alert, result)
+            outcome = await self._record(alert, result)
+            if result.status_code is not None or result.error is not None:
+                self._metrics.record_delivery(outcome, result.duration_ms)
+            return outcome
 
     async def _record(self, alert: PendingAlert, result: PostResult) -> str:
         now = self._clock()

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 
 from monitor.records import Feed
 from monitor.store_base import StoreBase
@@ -105,8 +105,15 @@ class FeedStore(StoreBase):
             )
             return removed.first() is not None
 
-    async def feeds_to_poll(self, now: datetime | None, limit: int = 1000) -> list[Feed]:
-        """Enabled feeds due at ``now`` (all enabled feeds when ``now`` is None), oldest first."""
+    async def feeds_to_poll(
+        self, now: datetime | None, limit: int = 1000, *, lease_seconds: float | None = None
+    ) -> list[Feed]:
+        """Enabled feeds due at ``now`` (all enabled feeds when ``now`` is None), oldest first.
+
+        With ``lease_seconds`` the feeds are claimed: no other replica gets them until this one
+        records their check or the lease runs out (a replica killed mid-check), and on
+        PostgreSQL feeds another replica is claiming are skipped, not waited for.
+        """
         query = select(
             FeedRow.id,
             FeedRow.url,
@@ -123,8 +130,21 @@ class FeedStore(StoreBase):
         if now is not None:
             query = query.where(FeedRow.next_check_at <= now)
         query = query.order_by(FeedRow.next_check_at, FeedRow.id).limit(limit)
-        async with self._sessions() as session:
-            rows = (await session.execute(query)).all()
+        if lease_seconds is None or now is None:
+            async with self._sessions() as session:
+                rows = (await session.execute(query)).all()
+        else:
+            query = query.where(or_(FeedRow.leased_until.is_(None), FeedRow.leased_until <= now))
+            if self.is_postgresql:
+                query = query.with_for_update(skip_locked=True, of=FeedRow)
+            async with self._writing() as session:
+                rows = (await session.execute(query)).all()
+                if rows:
+                    await session.execute(
+                        update(FeedRow)
+                        .where(FeedRow.id.in_([row.id for row in rows]))
+                        .values(leased_until=now + timedelta(seconds=lease_seconds))
+                    )
         return [
             Feed(
                 id=row.id,
@@ -140,6 +160,15 @@ class FeedStore(StoreBase):
             )
             for row in rows
         ]
+
+    async def release_feeds(self, feed_ids: Sequence[int]) -> None:
+        """Give back claimed feeds unchecked (a replica stopping), due again at once."""
+        if not feed_ids:
+            return
+        async with self._writing() as session:
+            await session.execute(
+                update(FeedRow).where(FeedRow.id.in_(feed_ids)).values(leased_until=None)
+            )
 
     async def record_feed_success(
         self,
@@ -170,6 +199,7 @@ class FeedStore(StoreBase):
             "last_status": status,
             "error_count": 0,
             "last_error": None,
+            "leased_until": None,
         }
         if title:
             values["title"] = title
@@ -197,6 +227,7 @@ class FeedStore(StoreBase):
                 last_success_at=now,
                 error_count=0,
                 last_error=None,
+                leased_until=None,
             )
         )
         rows = [
@@ -232,6 +263,7 @@ class FeedStore(StoreBase):
             "last_error": error,
             "last_status": status,
             "error_count": FeedRow.error_count + 1,
+            "leased_until": None,
         }
         if refused:
             values["refusal_count"] = FeedRow.refusal_count + 1

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import aiohttp
@@ -32,6 +33,7 @@ from monitor.fetcher import (
     fetch,
 )
 from monitor.fingerprint import fingerprint
+from monitor.metrics import Metrics
 from monitor.records import ExtractedPage, Feed, FeedEntry, NewArticle, TopicMatch
 from monitor.schedule import (
     PublisherHints,
@@ -64,6 +66,7 @@ class PipelineContext:
     clock: Callable[[], datetime]
     fetch_slots: FetchSlots
     rng: random.Random = field(default_factory=random.Random)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,9 @@ class FeedReport:
     new_articles: int = 0
     matches: int = 0
     alerts: int = 0
+    outcome: str = "ok"  # ok, unchanged, error, refused, gone
+    entries: int = 0
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,14 +126,18 @@ async def refresh_feed(
 
     An unchanged feed is appended to ``unchanged`` for the caller to record, or recorded now.
     """
+    started = time.perf_counter()
     with structlog.contextvars.bound_contextvars(feed_url=feed.url):
         try:
-            return await _refresh(context, feed, unchanged)
+            report = await _refresh(context, feed, unchanged)
         except (FetchError, FeedParseError) as error:
-            return await _failed(context, feed, error)
+            report = await _failed(context, feed, error)
         except Exception as error:
             log.exception("feed check crashed")
-            return await _failed(context, feed, error, internal=True)
+            report = await _failed(context, feed, error, internal=True)
+    report = replace(report, seconds=time.perf_counter() - started)
+    context.metrics.record_feed(report.outcome, report.seconds, report.entries)
+    return report
 
 
 async def _refresh(
@@ -160,7 +170,7 @@ async def _refresh(
             await _succeeded(context, feed, fetched, feed.body_hash, check.next_check_at, now)
         else:
             unchanged.append(check)
-        return FeedReport(feed_url=feed.url)
+        return FeedReport(feed_url=feed.url, outcome="unchanged")
     parsed = parse_feed(fetched.body, fetched.url, fetched.content_type)
     if parsed.warning:
         log.warning("feed is ill-formed but readable", error=parsed.warning)
@@ -191,6 +201,7 @@ async def _refresh(
     )
     report = FeedReport(
         feed_url=feed.url,
+        entries=len(parsed.entries),
         new_articles=sum(new for new, _, _ in outcomes),
         matches=sum(matches for _, matches, _ in outcomes),
         alerts=sum(alerts for _, _, alerts in outcomes),
@@ -232,6 +243,7 @@ async def process_entry(
     def relevance(sentence: str) -> float:
         return sum(topic.relevance(sentence) for topic in matched_topics)
 
+    stories = context.settings.stories
     article = NewArticle(
         feed_id=feed.id,
         guid=entry.guid,
@@ -243,9 +255,7 @@ async def process_entry(
         published_at=entry.published_at or (page.published_at if page else None),
         language=page.language if page else None,
         matches=matches,
-        fingerprint=fingerprint(
-            title, text, lead=entry.summary, lead_words=context.settings.stories.lead_words
-        ),
+        fingerprint=fingerprint(title, text, lead=entry.summary, lead_words=stories.lead_words),
         source_title=feed_title,
     )
     now = context.clock()
@@ -258,13 +268,9 @@ async def process_entry(
     def recipients(topic: str) -> list[str]:
         return [endpoint.name for endpoint in context.endpoints if endpoint.wants(topic)]
 
+    updates = {endpoint.name for endpoint in context.endpoints if endpoint.story_updates}
     alerts = await context.store.save_article(
-        article,
-        recipients,
-        payload,
-        now,
-        stories=context.settings.stories,
-        story_updates={endpoint.name for endpoint in context.endpoints if endpoint.story_updates},
+        article, recipients, payload, now, stories=stories, story_updates=updates
     )
     if alerts is None:
         return 0, 0, 0  # another feed stored the same story a moment ago
@@ -387,4 +393,5 @@ async def _failed(
         )
     except Exception:
         log.exception("could not record the feed failure")
-    return FeedReport(feed_url=feed.url, error=reason)
+    outcome = "gone" if gone else "refused" if isinstance(error, FetchRefusedError) else "error"
+    return FeedReport(feed_url=feed.url, error=reason, outcome=outcome)

@@ -24,7 +24,7 @@ from pydantic_settings import (
 )
 
 from monitor.topic_settings import TopicSettings
-from monitor.webhook_settings import HttpUrlText, WebhookSecret, WebhookSettings
+from monitor.webhook_settings import HttpUrlText, WebhookSecret, WebhookSettings, digest_trigger
 
 DEFAULT_WEBHOOK = "default"
 
@@ -78,6 +78,9 @@ class PollSettings(_Section):
     max_interval_seconds: float = Field(default=6 * 3600, gt=0)
     max_hint_seconds: float = Field(default=24 * 3600, gt=0)
     tick_seconds: float = Field(default=30, gt=0)
+    # How long a replica holds the feeds it is checking; a killed replica's feeds go to the
+    # others after this. Longer than a check can take (fetch timeouts and article pages).
+    lease_seconds: float = Field(default=300, gt=0)
     max_backoff_seconds: float = Field(default=6 * 3600, gt=0)
     article_concurrency: int = Field(default=4, ge=1)
 
@@ -126,6 +129,29 @@ class StorySettings(_Section):
         return self
 
 
+class RetentionSettings(_Section):
+    """What a daily job prunes. Articles themselves stay (their URLs and GUIDs are how a story
+    is known), so a pruned story never alerts again. 0 keeps forever."""
+
+    article_text_days: int = Field(default=90, ge=0)
+    delivered_alert_days: int = Field(default=30, ge=0)
+    run_at: str = "daily 03:30"  # UTC
+
+    @field_validator("run_at")
+    @classmethod
+    def _valid_schedule(cls, value: str) -> str:
+        digest_trigger(value, "UTC")
+        return value
+
+
+class HttpSettings(_Section):
+    """The daemon's HTTP server for health checks and metrics."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (it is logged)
+
+
 class Settings(BaseSettings):
     """Everything the daemon and the CLI need, validated once at start-up."""
 
@@ -143,6 +169,12 @@ class Settings(BaseSettings):
     poll: PollSettings = PollSettings()
     delivery: DeliverySettings = DeliverySettings()
     stories: StorySettings = StorySettings()
+    http: HttpSettings = HttpSettings()
+    retention: RetentionSettings = RetentionSettings()
+    # MONITOR_HTTP_HOST and MONITOR_HTTP_PORT, the names container platforms expect; they
+    # override [http] host and port.
+    http_host: str | None = None
+    http_port: int | None = Field(default=None, ge=0, le=65535)
     topics: tuple[TopicSettings, ...] = Field(min_length=1)
     feeds: tuple[FeedSettings, ...] = ()
 
@@ -199,6 +231,12 @@ class Settings(BaseSettings):
             secrets=(self.webhook_secret,) if self.webhook_secret else (),
         )
         return (default, *self.webhooks)
+
+    def http_address(self) -> tuple[str, int]:
+        """Where the HTTP server listens."""
+        host = self.http_host if self.http_host is not None else self.http.host
+        port = self.http_port if self.http_port is not None else self.http.port
+        return host, port
 
     def topic(self, name: str) -> TopicSettings:
         """Return the topic called ``name``, or raise ConfigError naming the known ones."""

@@ -19,6 +19,7 @@ from monitor.feed_store import FeedStatus, FeedStore
 from monitor.outbox import AlertStatus, OutboxStore
 from monitor.records import NewArticle, TopicMatch
 from monitor.settings import StorySettings
+from monitor.status_store import StatusStore
 from monitor.story_store import StoryNews, StoryStore
 from monitor.tables import AlertRow, ArticleRow, MatchRow
 
@@ -41,7 +42,7 @@ def _reasons(news: StoryNews, takes_updates: bool) -> tuple[str, ...] | None:
     return None
 
 
-class Store(FeedStore, OutboxStore, StoryStore):
+class Store(FeedStore, OutboxStore, StatusStore, StoryStore):
     """Typed operations on the database; every method is one short transaction."""
 
     # Articles

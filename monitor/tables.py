@@ -89,6 +89,8 @@ class FeedRow(Base):
     last_status: Mapped[int | None]
     disabled_reason: Mapped[str | None]  # set when the feed itself asked to stop (410 Gone)
     refusal_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A replica holds a feed it is checking until this moment (see FeedStore.feeds_to_poll).
+    leased_until: Mapped[datetime | None]
 
 
 class ArticleRow(Base):

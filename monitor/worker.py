@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.alerts import digest_payload
 from monitor.delivery import DeliveryReport, deliver_due
+from monitor.http_server import Liveness
 from monitor.pipeline import PipelineContext, poll_feeds
+from monitor.status_store import Pruned
 from monitor.webhook import Endpoint
 
 log = structlog.get_logger(__name__)
@@ -32,6 +35,7 @@ async def deliver_pending(context: PipelineContext) -> DeliveryReport:
         context.settings.delivery,
         context.clock,
         context.rng,
+        context.metrics,
     )
 
 
@@ -51,25 +55,48 @@ async def queue_digest(context: PipelineContext, endpoint: Endpoint) -> str | No
     )
 
 
+async def prune_old(context: PipelineContext) -> Pruned:
+    """One retention pass, by the ages ``[retention]`` sets."""
+    retention, now = context.settings.retention, context.clock()
+
+    def cutoff(days: int) -> datetime | None:
+        return now - timedelta(days=days) if days else None
+
+    return await context.store.prune(
+        text_before=cutoff(retention.article_text_days),
+        alerts_before=cutoff(retention.delivered_alert_days),
+    )
+
+
 class Worker:
     """The scheduler's jobs, with a count of work in flight so shutdown can wait for it."""
 
-    def __init__(self, context: PipelineContext, scheduler: AsyncIOScheduler) -> None:
+    def __init__(
+        self, context: PipelineContext, scheduler: AsyncIOScheduler, liveness: Liveness
+    ) -> None:
         self._context = context
         self._scheduler = scheduler
+        self._liveness = liveness
         self._running = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._claimed: list[int] = []  # feeds of the poll in flight
         self.stopping = False
 
     async def poll_due(self) -> None:
         if self.stopping:
             return
         async with self._job("poll tick failed"):
-            feeds = await self._context.store.feeds_to_poll(self._context.clock())
+            feeds = await self._context.store.feeds_to_poll(
+                self._context.clock(), lease_seconds=self._context.settings.poll.lease_seconds
+            )
             if not feeds:
+                self._ticked()
                 return
+            self._claimed = [feed.id for feed in feeds]
             report = await poll_feeds(self._context, feeds)
+            self._claimed = []
+            self._ticked()
             log.info(
                 "poll finished",
                 feeds=report.feeds,
@@ -98,9 +125,28 @@ class Worker:
             log.info("digest queued", endpoint=endpoint.name, alert_id=digest_id)
             self.deliver_soon()
 
+    async def prune(self) -> None:
+        if self.stopping:
+            return
+        async with self._job("retention pass failed"):
+            pruned = await prune_old(self._context)
+            log.info("retention pass", article_texts=pruned.article_texts, alerts=pruned.alerts)
+
+    def _ticked(self) -> None:
+        now = self._context.clock()
+        self._liveness.last_poll_at = now
+        self._context.metrics.last_poll.set(now.timestamp())
+
     def deliver_soon(self) -> None:
         """Run the delivery job now instead of at its next tick."""
         self._scheduler.modify_job(DELIVER_JOB, next_run_time=self._context.clock())
+
+    async def release_claims(self) -> None:
+        """Hand back the feeds of an unfinished poll, so the next start (or another replica)
+        checks them at once rather than after their lease."""
+        if self._claimed:
+            await self._context.store.release_feeds(self._claimed)
+            self._claimed = []
 
     async def wait_idle(self, grace_seconds: float) -> bool:
         """Wait for jobs in flight to finish; False if some were still running at the deadline."""

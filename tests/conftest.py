@@ -117,6 +117,7 @@ TEST_SECTIONS: dict[str, dict[str, Any]] = {
     "delivery": {"timeout_seconds": 2},
     "poll": {"tick_seconds": 0.2},
     "stories": {},
+    "http": {"port": 0},  # any free port: tests run daemons side by side
 }
 
 

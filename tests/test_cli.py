@@ -301,3 +301,45 @@ def test_topics_check_names_an_unknown_topic(capsys: pytest.CaptureFixture[str])
     assert "no topic named 'weather'; known topics: us-iraq-security-talks" in (
         capsys.readouterr().err
     )
+
+
+async def test_a_second_process_on_the_same_sqlite_file_is_refused(
+    site: Site, receiver: Receiver, fixtures_dir: Path, tmp_path: Path, sqlite_url: str
+) -> None:
+    config = write_config(
+        tmp_path / "monitor.toml",
+        database_url=sqlite_url,
+        feeds=[serve_seed(site, fixtures_dir)],
+        webhook_url=receiver.url,
+    )
+    first = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "monitor",
+        "--config",
+        str(config),
+        "run",
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await receiver.wait_for(1, seconds=30)  # the first daemon is up and working
+        for command in ("run", "once"):
+            status, _, err = await monitor("--config", str(config), command, cwd=tmp_path)
+            assert status == 1
+            assert "another monitor process is already running on" in err
+            assert "use PostgreSQL" in err
+    finally:
+        first.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(first.wait(), 15)
+    status, _, _ = await monitor("--config", str(config), "once", cwd=tmp_path)
+    assert status == 0  # the lock went with the first process
+
+
+async def test_db_prune_reports_what_it_removed(tmp_path: Path, sqlite_url: str) -> None:
+    config = write_config(tmp_path / "monitor.toml", database_url=sqlite_url, feeds=[])
+    status, out, err = await monitor("--config", str(config), "db", "prune", cwd=tmp_path)
+    assert status == 0, err
+    assert out.strip() == "emptied 0 article text(s), deleted 0 delivered alert(s)"

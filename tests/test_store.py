@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -311,3 +312,36 @@ async def test_the_migrations_build_the_schema_the_code_expects(database_url: st
     async with engine.connect() as connection:
         assert await connection.run_sync(differences) == []
     await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_replicas_starting_together_migrate_once(postgres_url: str) -> None:
+    # SQLite serves one process (the daemon refuses a second one), so only PostgreSQL sees this.
+    engines = [open_engine(postgres_url) for _ in range(3)]
+    await asyncio.gather(*(upgrade_schema(engine) for engine in engines))
+    for engine in engines:
+        await engine.dispose()
+
+
+async def test_claimed_feeds_wait_for_their_check_or_their_lease(store: Store) -> None:
+    for name in "abc":
+        await store.add_feed(f"https://{name}.example/rss", None, NOW)
+    first = await store.feeds_to_poll(NOW, 2, lease_seconds=300)
+    second = await store.feeds_to_poll(NOW, 10, lease_seconds=300)
+    assert len(first) == 2
+    assert [feed.url for feed in second] == ["https://c.example/rss"]
+    assert await store.feeds_to_poll(NOW, 10, lease_seconds=300) == []
+    # Recording a check ends its lease; a replica killed mid-check loses it after 300 s.
+    await store.record_feed_failure(first[0].id, now=NOW, next_check_at=NOW, error="HTTP 500")
+    assert [f.id for f in await store.feeds_to_poll(NOW, 10, lease_seconds=300)] == [first[0].id]
+    later = NOW + timedelta(seconds=301)
+    assert {f.id for f in await store.feeds_to_poll(later, 10, lease_seconds=300)} == {
+        first[1].id,
+        second[0].id,
+        first[0].id,
+    }
+    # A replica stopping hands its claims back: due again at once.
+    await store.release_feeds([feed.id for feed in first])
+    assert {f.id for f in await store.feeds_to_poll(later, 10, lease_seconds=300)} == {
+        feed.id for feed in first
+    }

@@ -1,0 +1,107 @@
+"""What the health and metrics endpoints ask the database: is it there, and how do things
+stand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, delete, func, or_, select, text, update
+
+from monitor.store_base import StoreBase
+from monitor.tables import AlertRow, ArticleRow, AttemptRow, FeedRow, MatchRow
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Counts for the gauges of ``/metrics``."""
+
+    feeds: dict[str, int]
+    articles: int
+    matches: dict[tuple[str, str], int]
+    alerts: dict[str, int]
+    pending_due: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What a retention pass removed."""
+
+    article_texts: int
+    alerts: int
+
+
+class StatusStore(StoreBase):
+    async def ping(self) -> None:
+        """Raise unless the database answers."""
+        async with self._sessions() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def snapshot(self, now: datetime) -> Snapshot:
+        feed_status = case(
+            (FeedRow.disabled_reason.is_not(None), "stopped"),
+            (FeedRow.enabled.is_(False), "disabled"),
+            (FeedRow.error_count > 0, "failing"),
+            else_="ok",
+        )
+        async with self._sessions() as session:
+            feeds = (
+                await session.execute(
+                    select(feed_status, func.count(FeedRow.id)).group_by(feed_status)
+                )
+            ).all()
+            articles = await session.scalar(select(func.count(ArticleRow.id)))
+            matches = (
+                await session.execute(
+                    select(MatchRow.topic, MatchRow.level, func.count(MatchRow.id)).group_by(
+                        MatchRow.topic, MatchRow.level
+                    )
+                )
+            ).all()
+            alerts = (
+                await session.execute(
+                    select(AlertRow.status, func.count(AlertRow.id)).group_by(AlertRow.status)
+                )
+            ).all()
+            due = await session.scalar(
+                select(func.count(AlertRow.id)).where(
+                    AlertRow.status == "pending",
+                    AlertRow.next_attempt_at <= now,
+                    or_(AlertRow.claimed_until.is_(None), AlertRow.claimed_until <= now),
+                )
+            )
+        return Snapshot(
+            feeds={str(status): int(count) for status, count in feeds},
+            articles=int(articles or 0),
+            matches={(str(t), str(level)): int(n) for t, level, n in matches},
+            alerts={str(status): int(count) for status, count in alerts},
+            pending_due=int(due or 0),
+        )
+
+    async def prune(
+        self, *, text_before: datetime | None, alerts_before: datetime | None
+    ) -> Pruned:
+        """Empty the text of articles stored before ``text_before`` and delete delivered
+        alerts created before ``alerts_before`` (with their attempts). None skips either."""
+        texts = alerts = 0
+        async with self._writing() as session:
+            if text_before is not None:
+                result = await session.execute(
+                    update(ArticleRow)
+                    .where(ArticleRow.created_at < text_before, ArticleRow.text != "")
+                    .values(text="")
+                    .returning(ArticleRow.id)
+                )
+                texts = len(result.all())
+            if alerts_before is not None:
+                old = select(AlertRow.id).where(
+                    AlertRow.status == "delivered", AlertRow.created_at < alerts_before
+                )
+                await session.execute(delete(AttemptRow).where(AttemptRow.alert_id.in_(old)))
+                result = await session.execute(
+                    delete(AlertRow)
+                    .where(AlertRow.status == "delivered", AlertRow.created_at < alerts_before)
+                    .returning(AlertRow.id)
+                )
+                alerts = len(result.all())
+        return Pruned(article_texts=texts, alerts=alerts)
