@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.alerts import story_field
@@ -283,6 +283,16 @@ class StoryStore(StoreBase):
         )
         for alert in pending:
             alert.payload = {**alert.payload, "story": story_field(story)}
+
+    async def forget_story_keys(self, before: datetime) -> int:
+        """Drop the lookup keys of articles published before ``before``: no new article can
+        be grouped with them any more (they are outside every window that matters), and the
+        index stays the size of a few days of news. Fingerprints and decisions stay."""
+        async with self._writing() as session:
+            result = await session.execute(
+                delete(StoryKeyRow).where(StoryKeyRow.at < before).returning(StoryKeyRow.key)
+            )
+            return len(result.all())
 
     # What an operator asks for.
 

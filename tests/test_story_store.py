@@ -209,3 +209,19 @@ async def test_two_writers_racing_on_one_new_story_make_one_story_and_one_alert(
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_old_lookup_keys_are_forgotten_and_recent_ones_still_group(store: Store) -> None:
+    first, second, third = await feeds(store, 3)
+    old = NOW - timedelta(days=10)
+    await store.save_article(
+        article(first, 1, "US, Iraq open talks", WIRE, published=old), to("a"), payload, NOW
+    )
+    await store.save_article(
+        article(second, 1, "Drone attack at Iraq base", OTHER), to("a"), payload, NOW
+    )
+    assert await store.forget_story_keys(before=NOW - timedelta(days=5)) > 0
+    assert await store.forget_story_keys(before=NOW - timedelta(days=5)) == 0
+    copy = article(third, 1, "Drones hit US troops in Iraq", OTHER.replace("Sunday", "Monday"))
+    assert await store.save_article(copy, to("a"), payload, NOW) == 0  # joined the recent story
+    assert len(await store.list_stories()) == 2
