@@ -110,14 +110,14 @@ class StoryStore(StoreBase):
             weight = rarity(counts, counts.pop(EVERY_ARTICLE, 0))
             candidates = await self._candidates(session, print_, at, weight, settings)
             decision = decide(print_, at, candidates, weight, settings)
-        if decision.story_id is None:
-            story = StoryRow(title=title, first_seen_at=at, last_seen_at=at, created_at=now)
-            session.add(story)
-            await session.flush()
-        else:
+        found = None
+        if decision.story_id is not None:
             found = await session.get(StoryRow, decision.story_id)
-            assert found is not None  # a candidate's story; stories are never deleted
-            story = found
+        if found is None:
+            found = StoryRow(title=title, first_seen_at=at, last_seen_at=at, created_at=now)
+            session.add(found)
+            await session.flush()
+        story = found
         await session.execute(
             update(ArticleRow).where(ArticleRow.id == article_id).values(story_id=story.id)
         )
