@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.records import NewArticle, TopicMatch
+from monitor.records import NewArticle, StoryInfo, TopicMatch
 
 ARTICLE_MATCHED = "article.matched"
+STORY_UPDATED = "story.updated"
 DIGEST = "digest"
 
 
@@ -57,3 +58,34 @@ def alert_payload(
         "language": article.language,
         "detected_at": iso_utc(detected_at),
     }
+
+
+def story_field(story: StoryInfo) -> dict[str, Any]:
+    """The ``story`` of a payload: its id, how many articles it has, and every outlet that
+    carried it, the first one first."""
+    return {
+        "id": story.id,
+        "article_count": story.article_count,
+        "sources": [
+            {
+                "title": source.title,
+                "url": source.url,
+                "article_title": source.article_title,
+                "article_url": source.article_url,
+            }
+            for source in story.sources
+        ],
+    }
+
+
+def with_story(
+    payload: dict[str, Any], story: StoryInfo, *, reasons: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """``payload`` with its ``story``; with ``reasons`` it becomes a ``story.updated`` event
+    about the article that changed the story ("sources": it gained more outlets; "level": it
+    now matches at alert level)."""
+    result = {**payload, "story": story_field(story)}
+    if reasons:
+        result["type"] = STORY_UPDATED
+        result["reasons"] = list(reasons)
+    return result

@@ -1,4 +1,5 @@
-"""The ``monitor`` command line: the daemon, one-off runs, and tools for feeds, alerts, topics."""
+"""The ``monitor`` command line: the daemon, one-off runs, and tools for feeds, alerts, stories,
+topics."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from monitor import __version__
 from monitor.alerts import iso_utc
 from monitor.cli_outbox import add_outbox_commands, cmd_alerts, cmd_check_config, cmd_webhooks
 from monitor.cli_output import print_table, when
+from monitor.cli_stories import add_story_commands, cmd_stories
 from monitor.database import DatabaseError
 from monitor.extractor import ExtractionError, decode_page, extract_page
 from monitor.feed_store import FeedStatus
@@ -73,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("url")
 
     add_outbox_commands(commands)
+    add_story_commands(commands)
 
     topics = commands.add_parser("topics", help="check and explain topics")
     topic_commands = topics.add_subparsers(dest="topics_command", required=True, metavar="ACTION")
@@ -293,6 +296,7 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
 
 
 HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "stories": cmd_stories,
     "run": cmd_run,
     "once": cmd_once,
     "classify": cmd_classify,

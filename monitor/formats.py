@@ -18,6 +18,7 @@ MAX_TITLE = 250
 MAX_SUMMARY = 600
 MAX_TERMS = 12
 MAX_STORIES = 25
+MAX_SOURCES = 10
 # Discord refuses an embed description over 4096 characters and a message over 6000 in all.
 _DISCORD_DESCRIPTION = 4000
 
@@ -31,6 +32,14 @@ def bounded(payload: dict[str, Any]) -> dict[str, Any]:
         result["summary"] = clip(result["summary"], MAX_SUMMARY)
     if isinstance(result.get("matched_terms"), list):
         result["matched_terms"] = result["matched_terms"][:MAX_TERMS]
+    story = result.get("story")
+    if isinstance(story, dict) and isinstance(story.get("sources"), list):
+        sources = story["sources"]
+        result["story"] = {
+            **story,
+            "sources": sources[:MAX_SOURCES],
+            "more_sources": max(0, len(sources) - MAX_SOURCES) + int(story.get("more_sources", 0)),
+        }
     if isinstance(result.get("stories"), list):
         stories = result["stories"]
         result["stories"] = [bounded(story) for story in stories[:MAX_STORIES]]
@@ -62,6 +71,26 @@ def _source(story: dict[str, Any]) -> str:
     return str(source.get("title") or source.get("url") or "")
 
 
+def also_reported_by(payload: dict[str, Any]) -> str:
+    """ "Also reported by: A, B and 3 more", the story's other outlets; "" when there are none."""
+    story = payload.get("story") or {}
+    own = (payload.get("source") or {}).get("url")
+    others = [
+        str(source.get("title") or source.get("url") or "")
+        for source in story.get("sources") or []
+        if source.get("url") != own
+    ]
+    if not others:
+        return ""
+    more = int(story.get("more_sources", 0))
+    return "Also reported by: " + ", ".join(others) + (f" and {more} more" if more else "")
+
+
+def _headline(payload: dict[str, Any]) -> str:
+    title = str(payload.get("title") or payload.get("type", "monitor"))
+    return f"Update: {title}" if payload.get("type") == "story.updated" else title
+
+
 def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -85,7 +114,7 @@ def _slack(payload: dict[str, Any]) -> dict[str, Any]:
                 },
             ],
         }
-    title = _slack_escape(payload.get("title") or payload.get("type", "monitor"))
+    title = _slack_escape(_headline(payload))
     link = f"<{payload['url']}|{title}>" if payload.get("url") else title
     context = " · ".join(
         part
@@ -93,6 +122,7 @@ def _slack(payload: dict[str, Any]) -> dict[str, Any]:
             _slack_escape(_source(payload)),
             f"topic {payload.get('topic')}" if payload.get("topic") else "",
             _slack_escape(_why(payload)),
+            _slack_escape(also_reported_by(payload)),
         )
         if part
     )
@@ -110,7 +140,7 @@ def _slack(payload: dict[str, Any]) -> dict[str, Any]:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(context, 2900)}]}
         )
-    return {"text": payload.get("title") or payload.get("type", "monitor"), "blocks": blocks}
+    return {"text": _headline(payload), "blocks": blocks}
 
 
 def _discord(payload: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +159,7 @@ def _discord(payload: dict[str, Any]) -> dict[str, Any]:
             ],
         }
     embed: dict[str, Any] = {
-        "title": clip(payload.get("title") or payload.get("type", "monitor"), 256),
+        "title": clip(_headline(payload), 256),
         "description": payload.get("summary") or "",
     }
     if payload.get("url"):
@@ -141,6 +171,9 @@ def _discord(payload: dict[str, Any]) -> dict[str, Any]:
         fields.append({"name": "Topic", "value": str(payload["topic"]), "inline": True})
     if _why(payload):
         fields.append({"name": "Why", "value": clip(_why(payload), 1024)})
+    if also_reported_by(payload):
+        also = also_reported_by(payload).removeprefix("Also reported by: ")
+        fields.append({"name": "Also reported by", "value": clip(also, 1024)})
     if fields:
         embed["fields"] = fields
     if payload.get("published_at"):

@@ -1,8 +1,9 @@
 """The orchestrator: one feed check from fetch to stored alert, reading top to bottom.
 
 fetch (conditional) → parse → topic prefilter on title + summary → new? → fetch and extract the
-article page → match again on the full text → summarise → store article and alerts in one
-transaction. Every stage but fetching and storing is a pure function.
+article page → match again on the full text → summarise and fingerprint → store the article in
+its story, with its alerts, in one transaction. Every stage but fetching and storing is a pure
+function.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from monitor.fetcher import (
     HTTPStatusError,
     fetch,
 )
+from monitor.fingerprint import fingerprint
 from monitor.metrics import Metrics
 from monitor.records import ExtractedPage, Feed, FeedEntry, NewArticle, TopicMatch
 from monitor.schedule import (
@@ -241,6 +243,7 @@ async def process_entry(
     def relevance(sentence: str) -> float:
         return sum(topic.relevance(sentence) for topic in matched_topics)
 
+    stories = context.settings.stories
     article = NewArticle(
         feed_id=feed.id,
         guid=entry.guid,
@@ -252,6 +255,8 @@ async def process_entry(
         published_at=entry.published_at or (page.published_at if page else None),
         language=page.language if page else None,
         matches=matches,
+        fingerprint=fingerprint(title, text, lead=entry.summary, lead_words=stories.lead_words),
+        source_title=feed_title,
     )
     now = context.clock()
 
@@ -263,7 +268,10 @@ async def process_entry(
     def recipients(topic: str) -> list[str]:
         return [endpoint.name for endpoint in context.endpoints if endpoint.wants(topic)]
 
-    alerts = await context.store.save_article(article, recipients, payload, now)
+    updates = {endpoint.name for endpoint in context.endpoints if endpoint.story_updates}
+    alerts = await context.store.save_article(
+        article, recipients, payload, now, stories=stories, story_updates=updates
+    )
     if alerts is None:
         return 0, 0, 0  # another feed stored the same story a moment ago
     if matches:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from monitor.fingerprint import StoryFingerprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,28 @@ class NewArticle:
     published_at: datetime | None
     language: str | None
     matches: tuple[TopicMatch, ...]
+    # What story grouping compares; without one the article is a story of its own.
+    fingerprint: StoryFingerprint | None = None
+    source_title: str = ""  # the feed's title, as alerts name the outlet
+
+
+@dataclass(frozen=True, slots=True)
+class StorySource:
+    """An outlet that carried a story: its feed, and its first article of the story."""
+
+    title: str
+    url: str
+    article_title: str
+    article_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoryInfo:
+    """A story as alerts describe it: its id, its articles, and its outlets, first first."""
+
+    id: int
+    article_count: int
+    sources: tuple[StorySource, ...]
 
 
 @dataclass(frozen=True, slots=True)

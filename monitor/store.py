@@ -1,4 +1,5 @@
-"""Storage: feeds, articles, matches and the alert outbox, over one SQLAlchemy async engine.
+"""Storage: feeds, articles, stories, matches and the alert outbox, over one SQLAlchemy async
+engine.
 
 The same code serves SQLite and PostgreSQL; unique constraints, not in-memory checks, decide what
 is new, so a crash or a second worker can never store an article or its alert twice.
@@ -7,16 +8,19 @@ is new, so a crash or a second worker can never store an article or its alert tw
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from monitor.alerts import ARTICLE_MATCHED, STORY_UPDATED, with_story
 from monitor.feed_store import FeedStatus, FeedStore
 from monitor.outbox import AlertStatus, OutboxStore
 from monitor.records import NewArticle, TopicMatch
+from monitor.settings import StorySettings
 from monitor.status_store import StatusStore
+from monitor.story_store import StoryNews, StoryStore
 from monitor.tables import AlertRow, ArticleRow, MatchRow
 
 __all__ = ["AlertPayloadBuilder", "AlertStatus", "FeedStatus", "Store"]
@@ -25,8 +29,20 @@ Recipients = Callable[[str], Sequence[str]]
 
 AlertPayloadBuilder = Callable[[str, TopicMatch], dict[str, Any]]
 
+_DEFAULT_STORIES = StorySettings()
 
-class Store(FeedStore, OutboxStore, StatusStore):
+
+def _reasons(news: StoryNews, takes_updates: bool) -> tuple[str, ...] | None:
+    """What an endpoint gets for an article: an alert (no reasons), a ``story.updated`` event
+    with its reasons, or nothing (None)."""
+    if news.first_alert:
+        return ("level",) if news.level_raised and takes_updates else ()
+    if news.more_sources and takes_updates:
+        return ("sources",)
+    return None
+
+
+class Store(FeedStore, OutboxStore, StatusStore, StoryStore):
     """Typed operations on the database; every method is one short transaction."""
 
     # Articles
@@ -52,14 +68,23 @@ class Store(FeedStore, OutboxStore, StatusStore):
         recipients: Recipients,
         payload: AlertPayloadBuilder,
         now: datetime,
+        *,
+        stories: StorySettings = _DEFAULT_STORIES,
+        story_updates: Collection[str] = (),
     ) -> int | None:
-        """Store ``article``, its matches and one pending alert per alert-level match and
-        endpoint that takes its topic (``recipients(topic)`` names them).
+        """Store ``article`` in its story, with its matches and what they send: the first
+        alert-level article of a story alerts every endpoint that takes its topic
+        (``recipients(topic)`` names them); later ones only join the story, except that the
+        endpoints named in ``story_updates`` get a ``story.updated`` event when the story
+        gains ``stories.update_after_sources`` more outlets, or instead of the first alert when
+        earlier articles of the story matched only at digest level.
 
-        All in one transaction, and only if the article is new: returns the number of alerts
-        created, or None when a unique constraint says the article was already stored.
+        All in one transaction, and only if the article is new: returns the number of outbox
+        rows created, or None when a unique constraint says the article was already stored.
         """
+        at = min(article.published_at or now, now)
         async with self._writing() as session:
+            await self._lock_story_decisions(session)
             inserted = await session.execute(
                 self._insert(ArticleRow)
                 .values(
@@ -73,6 +98,7 @@ class Store(FeedStore, OutboxStore, StatusStore):
                     language=article.language,
                     published_at=article.published_at,
                     created_at=now,
+                    source_title=article.source_title or None,
                 )
                 .on_conflict_do_nothing()
                 .returning(ArticleRow.id)
@@ -80,7 +106,12 @@ class Store(FeedStore, OutboxStore, StatusStore):
             article_id = inserted.scalar()
             if article_id is None:
                 return None
-            alerts = 0
+            placed = await self._place(
+                session, article_id, article.title, article.fingerprint, at, now, stories
+            )
+            story = await self._story_info(session, placed.story_id)
+            await self._refresh_pending(session, story)
+            queued = 0
             for match in article.matches:
                 session.add(
                     MatchRow(
@@ -93,25 +124,36 @@ class Store(FeedStore, OutboxStore, StatusStore):
                         created_at=now,
                     )
                 )
-                if match.level != "alert":
-                    continue  # digest-level matches are stored for the digest, not pinged
+                news = await self._story_news(
+                    session,
+                    placed.story_id,
+                    match,
+                    placed.sources,
+                    now,
+                    stories.update_after_sources,
+                )
                 for endpoint in recipients(match.topic):
+                    reasons = _reasons(news, endpoint in story_updates)
+                    if reasons is None:
+                        continue
                     alert_id = str(uuid.uuid4())
                     session.add(
                         AlertRow(
                             id=alert_id,
+                            kind=STORY_UPDATED if reasons else ARTICLE_MATCHED,
                             article_id=article_id,
+                            story_id=placed.story_id,
                             topic=match.topic,
                             endpoint=endpoint,
                             status="pending",
-                            payload=payload(alert_id, match),
+                            payload=with_story(payload(alert_id, match), story, reasons=reasons),
                             attempts=0,
                             next_attempt_at=now,
                             created_at=now,
                         )
                     )
-                    alerts += 1
-            return alerts
+                    queued += 1
+            return queued
 
     async def match_levels(self, canonical_url: str) -> list[tuple[str, list[str]]]:
         """The level and the fired rules of each topic an article matched."""

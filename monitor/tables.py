@@ -7,10 +7,12 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Dialect,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -108,6 +110,88 @@ class ArticleRow(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     published_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # What the feed was called when it carried the article (None before stories existed).
+    source_title: Mapped[str | None]
+    # None for articles stored before stories existed.
+    story_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stories.id", ondelete="SET NULL"), index=True
+    )
+
+
+class StoryRow(Base):
+    """Articles about one event, from one outlet or many; a story alerts once per topic."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str]  # the first article's
+    article_count: Mapped[int] = mapped_column(default=1)
+    source_count: Mapped[int] = mapped_column(default=1)  # distinct feeds
+    first_seen_at: Mapped[datetime] = mapped_column(index=True)
+    last_seen_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class StoryTopicRow(Base):
+    """A story's state for one topic: its highest level so far, when it alerted, and how many
+    sources it had when endpoints were last told about it."""
+
+    __tablename__ = "story_topics"
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(String(100), primary_key=True)
+    level: Mapped[str] = mapped_column(String(8))
+    alerted_at: Mapped[datetime | None]
+    notified_sources: Mapped[int] = mapped_column(default=0)
+
+
+class FingerprintRow(Base):
+    """An article's story fingerprint, and the grouping decision made for it: why it joined
+    its story (or started one), the closest article then, their similarity, shared terms."""
+
+    __tablename__ = "fingerprints"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    at: Mapped[datetime]  # publication time (or arrival, without one)
+    title_terms: Mapped[list[str]]
+    terms: Mapped[list[str]]
+    names: Mapped[list[str]]
+    numbers: Mapped[list[str]]
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    reason: Mapped[str] = mapped_column(String(16))  # new, duplicate or event
+    similarity: Mapped[float]
+    closest_article_id: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="SET NULL")
+    )
+    shared: Mapped[list[str]]
+
+
+class StoryKeyRow(Base):
+    """The lookup index of recent articles: one row per fingerprint key (a term or an LSH
+    band) and article, searched by key within a time window."""
+
+    __tablename__ = "story_keys"
+
+    # The primary key is the index a lookup walks: a key, then a time range.
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+
+
+class TermCountRow(Base):
+    """In how many fingerprinted articles a term occurs; the term "" counts them all. Rare terms
+    weigh more in the similarity of two articles."""
+
+    __tablename__ = "term_counts"
+
+    term: Mapped[str] = mapped_column(primary_key=True)
+    articles: Mapped[int] = mapped_column(default=0)
 
 
 class MatchRow(Base):
@@ -129,8 +213,9 @@ class MatchRow(Base):
 
 class AlertRow(Base):
     """The outbox: one message per row with its delivery state. An ``article.matched`` alert
-    per (article, topic, endpoint) is written with its article; a ``digest`` row per endpoint
-    and digest time has no article."""
+    (the first alert-level article of a story) or a ``story.updated`` event per (article, topic,
+    endpoint) is written with its article; a ``digest`` row per endpoint and digest time has no
+    article."""
 
     __tablename__ = "alerts"
     __table_args__ = (
@@ -141,6 +226,10 @@ class AlertRow(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), default="article.matched")
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    # The story an article alert or a story update is about; its pending payloads follow it.
+    story_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stories.id", ondelete="SET NULL"), index=True
+    )
     topic: Mapped[str] = mapped_column(String(100))
     endpoint: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), default="pending")

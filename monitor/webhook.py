@@ -35,6 +35,7 @@ class Endpoint:
     min_level: Level = "alert"
     digest: str = DEFAULT_DIGEST
     timezone: str = "UTC"
+    story_updates: bool = False
 
     def __repr__(self) -> str:  # secrets, and URLs that hold tokens, must never reach a log
         url, secrets = shown_url(self.url), len(self.secrets)
@@ -93,6 +94,7 @@ def configured_endpoints(settings: Settings) -> tuple[Endpoint, ...]:
             min_level=webhook.min_level,
             digest=webhook.digest,
             timezone=webhook.timezone,
+            story_updates=webhook.story_updates,
         )
         for webhook in settings.all_webhooks()
     )

@@ -73,6 +73,9 @@ class WebhookSettings(BaseModel):
     min_level: Level = "alert"
     digest: str = DEFAULT_DIGEST
     timezone: str = "UTC"
+    # Also a ``story.updated`` event when an alerted story gains more outlets, or when a story
+    # first seen at digest level turns alert-level.
+    story_updates: bool = False
 
     @field_validator("timezone")
     @classmethod

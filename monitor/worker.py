@@ -62,6 +62,9 @@ async def prune_old(context: PipelineContext) -> Pruned:
     def cutoff(days: int) -> datetime | None:
         return now - timedelta(days=days) if days else None
 
+    # Articles published a day beyond two windows ago can join no story of a new article.
+    stories_window = timedelta(hours=2 * context.settings.stories.window_hours + 24)
+    await context.store.forget_story_keys(before=now - stories_window)
     return await context.store.prune(
         text_before=cutoff(retention.article_text_days),
         alerts_before=cutoff(retention.delivered_alert_days),

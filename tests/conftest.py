@@ -116,6 +116,7 @@ TEST_SECTIONS: dict[str, dict[str, Any]] = {
     },
     "delivery": {"timeout_seconds": 2},
     "poll": {"tick_seconds": 0.2},
+    "stories": {},
     "http": {"port": 0},  # any free port: tests run daemons side by side
 }
 
@@ -131,7 +132,7 @@ def write_config(
     webhooks: list[dict[str, Any]] | None = None,
 ) -> Path:
     """A config file for a test run: the default topic, local feeds, a local receiver;
-    ``sections`` overrides keys of ``[fetch]``, ``[delivery]`` and ``[poll]``."""
+    ``sections`` overrides keys of ``[fetch]``, ``[delivery]``, ``[poll]`` and ``[stories]``."""
     lines = [f"database_url = {toml_value(database_url)}", 'log_format = "json"']
     if webhook_url:
         lines.append(f"webhook_url = {toml_value(webhook_url)}")

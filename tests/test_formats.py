@@ -72,3 +72,31 @@ def test_a_digest_lists_its_stories_and_is_capped() -> None:
     assert "[Story 3](https://news.example/3)" in discord["embeds"][0]["description"]
     for rendered in (body, slack, discord):
         assert len(json.dumps(rendered)) < 40_000
+
+
+STORY_ALERT: dict[str, Any] = {
+    **ALERT,
+    "story": {
+        "id": 7,
+        "article_count": 14,
+        "sources": [
+            {"title": "World news", "url": "https://news.example/rss"},
+            *({"title": f"Outlet {n}", "url": f"https://outlet{n}.example/rss"} for n in range(13)),
+        ],
+    },
+}
+
+
+def test_the_story_names_the_other_outlets_within_bounds() -> None:
+    body = render(STORY_ALERT, "json")
+    assert len(body["story"]["sources"]) == 10
+    assert body["story"]["more_sources"] == 4
+    assert len(STORY_ALERT["story"]["sources"]) == 14  # the stored payload is untouched
+    slack = json.dumps(render(STORY_ALERT, "slack"))
+    assert "Also reported by: Outlet 0, Outlet 1" in slack
+    assert "and 4 more" in slack
+    discord = render({**STORY_ALERT, "type": "story.updated"}, "discord")
+    [embed] = discord["embeds"]
+    assert embed["title"].startswith("Update: ")
+    also = next(field for field in embed["fields"] if field["name"] == "Also reported by")
+    assert "World news" not in also["value"]  # the alert's own outlet is not "also"

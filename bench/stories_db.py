@@ -1,0 +1,181 @@
+"""The database path of story grouping, for ``bench/stories.py --database sqlite|postgres``.
+
+A store is filled in bulk with fingerprinted articles (each its own story, with its index keys
+and term counts), then ``Store.save_article`` stores a batch of further articles one by one,
+each in one transaction: lock, article, lookup, decision, story, fingerprint, keys, counts,
+match, alerts. Timed once the store holds a tenth of the articles, and again when it holds all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert
+
+from bench.poll import database_url
+from monitor.database import open_engine, upgrade_schema
+from monitor.fingerprint import StoryFingerprint, fingerprint
+from monitor.records import NewArticle, TopicMatch
+from monitor.settings import StorySettings
+from monitor.store import Store
+from monitor.story_store import EVERY_ARTICLE
+from monitor.tables import ArticleRow, FingerprintRow, StoryKeyRow, StoryRow, TermCountRow
+
+NOW = datetime(2100, 1, 1, tzinfo=UTC)
+MATCH = TopicMatch("bench", "alert", 1.0, ("bench",), ("bench",))
+CHUNK = 2_000
+
+
+def database_speed(
+    items: list[Any], settings: StorySettings, stored: int, batch: int, kind: str
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        url = database_url(kind, folder, "stories")
+        asyncio.run(_run(url, items, settings, stored, batch, kind))
+
+
+async def _run(
+    url: str, items: list[Any], settings: StorySettings, stored: int, batch: int, kind: str
+) -> None:
+    engine = open_engine(url)
+    await upgrade_schema(engine)
+    store = Store(engine)
+    await store.add_feed("https://bench.example/feed", "bench", NOW)
+    [feed] = await store.feeds_to_poll(None)
+    prints = {
+        item.id: fingerprint(item.title, item.text, lead_words=settings.lead_words)
+        for item in items
+    }
+    print(f"\ndatabase path on {kind} (Store.save_article, one transaction per article):")
+    counts: Counter[str] = Counter()
+    filled = 0
+    for size in (stored // 10, stored):
+        started = time.perf_counter()
+        filled = await _fill(engine, items, prints, feed.id, filled, size, counts)
+        fill_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        for number in range(size, size + batch):
+            item, at = _nth(items, number)
+            article = _article(feed.id, number, item, at, prints[item.id])
+            await store.save_article(article, lambda _t: ["bench"], _payload, NOW, stories=settings)
+            counts.update(article.fingerprint.terms if article.fingerprint else ())
+            counts[EVERY_ARTICLE] += 1
+        elapsed = time.perf_counter() - started
+        print(
+            f"  {size:>7,} stored (filled in {fill_seconds:.0f} s): {batch / elapsed:,.0f} "
+            f"articles/s, {elapsed / batch * 1000:.2f} ms each"
+        )
+        filled = size + batch
+    await engine.dispose()
+
+
+def _nth(items: list[Any], number: int) -> tuple[Any, datetime]:
+    copy, position = divmod(number, len(items))
+    item = items[position]
+    return item, item.at + timedelta(days=366 * copy)
+
+
+def _article(
+    feed_id: int, number: int, item: Any, at: datetime, print_: StoryFingerprint
+) -> NewArticle:
+    url = f"https://bench.example/{number}/{item.id}"
+    return NewArticle(
+        feed_id=feed_id,
+        guid=url,
+        url=url,
+        canonical_url=url,
+        title=item.title,
+        summary=item.text[:200],
+        text=item.text,
+        published_at=at,
+        language="en",
+        matches=(MATCH,),
+        fingerprint=print_,
+        source_title="bench",
+    )
+
+
+def _payload(alert_id: str, match: TopicMatch) -> dict[str, object]:
+    return {"id": alert_id, "type": "article.matched", "topic": match.topic}
+
+
+async def _fill(
+    engine: Any,
+    items: list[Any],
+    prints: dict[str, StoryFingerprint],
+    feed_id: int,
+    start: int,
+    end: int,
+    counts: Counter[str],
+) -> int:
+    """Articles ``start`` to ``end`` in bulk, each its own story; term counts rewritten."""
+    offset = 1_000_000  # ids clear of those save_article takes
+    for low in range(start, end, CHUNK):
+        stories, articles, fingerprints, keys = [], [], [], []
+        for number in range(low, min(low + CHUNK, end)):
+            item, at = _nth(items, number)
+            print_ = prints[item.id]
+            ident = offset + number
+            url = f"https://bench.example/{number}/{item.id}"
+            stories.append(
+                {
+                    "id": ident,
+                    "title": item.title,
+                    "article_count": 1,
+                    "source_count": 1,
+                    "first_seen_at": at,
+                    "last_seen_at": at,
+                    "created_at": at,
+                }
+            )
+            articles.append(
+                {
+                    "id": ident,
+                    "feed_id": feed_id,
+                    "guid": url,
+                    "url": url,
+                    "canonical_url": url,
+                    "title": item.title,
+                    "summary": "",
+                    "text": "",
+                    "language": "en",
+                    "published_at": at,
+                    "created_at": at,
+                    "source_title": "bench",
+                    "story_id": ident,
+                }
+            )
+            fingerprints.append(
+                {
+                    "article_id": ident,
+                    "at": at,
+                    "title_terms": sorted(print_.title_terms),
+                    "terms": sorted(print_.terms),
+                    "names": sorted(print_.names),
+                    "numbers": sorted(print_.numbers),
+                    "signature": print_.signature,
+                    "reason": "new",
+                    "similarity": 0.0,
+                    "closest_article_id": None,
+                    "shared": [],
+                }
+            )
+            keys += [{"key": key, "at": at, "article_id": ident} for key in print_.index_keys()]
+            counts.update(print_.terms)
+            counts[EVERY_ARTICLE] += 1
+        async with engine.begin() as connection:
+            await connection.execute(insert(StoryRow), stories)
+            await connection.execute(insert(ArticleRow), articles)
+            await connection.execute(insert(FingerprintRow), fingerprints)
+            await connection.execute(insert(StoryKeyRow), keys)
+    async with engine.begin() as connection:
+        await connection.execute(TermCountRow.__table__.delete())
+        await connection.execute(
+            insert(TermCountRow), [{"term": t, "articles": n} for t, n in counts.items()]
+        )
+    return end

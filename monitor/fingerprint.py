@@ -1,0 +1,109 @@
+"""An article's story fingerprint: what grouping compares, and the keys it is looked up by.
+
+Two kinds of evidence. Syndicated copies of one wire story share long runs of words, so a
+MinHash over word shingles of title and text estimates their Jaccard similarity in constant
+space, and LSH bands of that MinHash (32 bands of 4 values) make copies of about 0.5 similarity
+or more share a band key with high probability. Different write-ups of one event share far
+fewer runs but the same words and names in their headlines and leads, so the title and lead
+terms are kept as sets and each becomes a lookup key too. Pure functions over frozen records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from datasketch import MinHash
+
+from monitor.story_terms import content_words, headline_numbers, is_caption, names, shingles
+
+NUM_PERM = 128
+BANDS, ROWS = 32, 4  # P(shared band) = 1 - (1 - J**4)**32: 0.87 at J = 0.5, 0.23 at J = 0.3
+# The permutation scheme and seed are part of every stored signature: changing them makes old
+# signatures incomparable, so they are fixed here, not configurable.
+_SCHEME, _SEED = "affine32", 1
+# Below this many shingles a text is a headline or a caption, too short to call a copy.
+MIN_SHINGLES = 8
+_KEY_MASK = (1 << 63) - 1  # keys fit a signed 64-bit column
+_CHARACTERS_PER_WORD = 15  # generous: content words, with the function words between them
+
+
+@dataclass(frozen=True, slots=True)
+class StoryFingerprint:
+    """The terms of an article's title and lead, its names and headline numbers, and the
+    MinHash signature of its title and text (empty when the text is too short to compare)."""
+
+    title_terms: frozenset[str]
+    terms: frozenset[str]  # title and lead words, and names
+    names: frozenset[str]
+    numbers: frozenset[str]
+    signature: bytes = b""
+
+    def index_keys(self) -> tuple[int, ...]:
+        """Where the article is filed for lookup: one key per term, one per LSH band."""
+        return tuple(sorted({term_key(term) for term in self.terms} | set(band_keys(self))))
+
+
+@lru_cache(maxsize=1)
+def _permutations() -> object:
+    return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations
+
+
+def fingerprint(title: str, text: str, *, lead: str = "", lead_words: int = 40) -> StoryFingerprint:
+    """The fingerprint of an article: ``lead`` is the feed's summary (a photo caption is
+    ignored), else the start of ``text`` is the lead."""
+    if not lead or is_caption(lead):
+        lead = text
+    # Enough characters for the lead's words; names and terms past the lead are not compared.
+    lead = lead[: lead_words * _CHARACTERS_PER_WORD]
+    title_words = content_words(title)
+    lead_terms = content_words(lead, lead_words)
+    article_names = names(title, lead)
+    runs = shingles(f"{title}\n{text}")
+    signature = b""
+    if len(runs) >= MIN_SHINGLES:
+        minhash = MinHash(
+            num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME, permutations=_permutations()
+        )
+        minhash.update_batch([run.encode() for run in runs])
+        signature = minhash.hashvalues.astype("<u4").tobytes()
+    return StoryFingerprint(
+        title_terms=frozenset(title_words),
+        terms=frozenset(title_words) | frozenset(lead_terms) | article_names,
+        names=article_names,
+        numbers=headline_numbers(title),
+        signature=signature,
+    )
+
+
+def duplicate_similarity(a: bytes, b: bytes) -> float:
+    """The Jaccard similarity of two texts' shingles as their signatures estimate it (as
+    ``MinHash.jaccard`` does); 0 when either text was too short to sign."""
+    if not a or not b or len(a) != len(b):
+        return 0.0
+    left = np.frombuffer(a, dtype="<u4")
+    right = np.frombuffer(b, dtype="<u4")
+    return float(np.count_nonzero(left == right)) / len(left)
+
+
+def term_key(term: str) -> int:
+    """A term's lookup key: 63 bits of its BLAKE2b hash, never 0 (reserved)."""
+    return _key(b"t" + term.encode())
+
+
+def band_keys(print_: StoryFingerprint) -> list[int]:
+    """The LSH band keys of a signature: a band is ``ROWS`` consecutive values."""
+    if not print_.signature:
+        return []
+    width = ROWS * 4
+    return [
+        _key(b"b" + bytes([band]) + print_.signature[band * width : (band + 1) * width])
+        for band in range(BANDS)
+    ]
+
+
+def _key(data: bytes) -> int:
+    digest = hashlib.blake2b(data, digest_size=8).digest()
+    return (int.from_bytes(digest, "big") & _KEY_MASK) or 1

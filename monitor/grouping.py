@@ -1,0 +1,192 @@
+"""Which story a new article belongs to: a pure decision over the articles stored near it.
+
+An article joins the story of the closest article published within the window when it is a
+copy of it (the shingle signatures agree on at least ``duplicate_similarity``) or reports the
+same event: the cosine similarity of their title and lead terms, each weighted by how rare it
+is among stored articles (and more in the headline), reaches ``event_similarity``, or reaches
+``event_similarity_with_names`` while the two share rare names worth ``shared_names_weight``.
+Two headlines with different numbers ("attacked 55 times", "57 times") are never the same event.
+Otherwise the article starts a story. The decision keeps the closest article and the terms
+they share, so an operator can see why two articles were, or were not, grouped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from monitor.fingerprint import StoryFingerprint, band_keys, duplicate_similarity, term_key
+from monitor.settings import StorySettings
+
+Reason = Literal["new", "duplicate", "event"]
+Weights = Callable[[str], float]
+_SHOWN_TERMS = 8
+# An article is looked up by its headline terms, its names and the rarest of its lead terms:
+# another report of the same event shares some of them. The lead's common words would only
+# bring back more of the window. A shared LSH band outranks any term: it means a likely copy.
+LOOKUP_TERMS = 16
+_BAND_WEIGHT = 1000.0
+PRIOR_ARTICLES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A stored article near the new one in time, with its story."""
+
+    article_id: int
+    story_id: int
+    at: datetime
+    fingerprint: StoryFingerprint
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Where an article goes and why: the story it joins (None: a new one), the closest stored
+    article, their similarity and the terms that weighed most in it."""
+
+    story_id: int | None
+    reason: Reason
+    similarity: float = 0.0
+    article_id: int | None = None
+    shared: tuple[str, ...] = ()
+
+
+def rarity(document_counts: Mapping[str, int], total: int) -> Weights:
+    """A term's weight: its inverse document frequency among ``total`` stored articles and
+    ``PRIOR_ARTICLES`` imagined ones that have none of the terms. Without that prior a young
+    store would count a term shared by two articles as common merely because both have it."""
+    articles = total + PRIOR_ARTICLES + 1
+
+    def weight(term: str) -> float:
+        return math.log(articles / (document_counts.get(term, 0) + 1))
+
+    return weight
+
+
+def event_similarity(
+    a: StoryFingerprint, b: StoryFingerprint, weight: Weights, title_weight: float
+) -> float:
+    """Cosine similarity of the two articles' weighted title and lead terms."""
+    return _cosine(_vector(a, weight, title_weight), _vector(b, weight, title_weight))
+
+
+def _vector(print_: StoryFingerprint, weight: Weights, title_weight: float) -> dict[str, float]:
+    return {
+        term: weight(term) * (title_weight if term in print_.title_terms else 1.0)
+        for term in print_.terms
+    }
+
+
+def _cosine(left: Mapping[str, float], right: Mapping[str, float]) -> float:
+    norms = math.sqrt(sum(v * v for v in left.values()) * sum(v * v for v in right.values()))
+    if not norms:
+        return 0.0
+    if len(right) < len(left):
+        left, right = right, left
+    return sum(value * right[term] for term, value in left.items() if term in right) / norms
+
+
+def _remembered(weight: Weights) -> Weights:
+    known: dict[str, float] = {}
+
+    def remembered(term: str) -> float:
+        if term not in known:
+            known[term] = weight(term)
+        return known[term]
+
+    return remembered
+
+
+def lookup_keys(print_: StoryFingerprint, weight: Weights) -> dict[int, float]:
+    """The keys to look an article up by, each with what a match on it is worth."""
+    lead = print_.terms - print_.title_terms - print_.names
+    rarest = sorted(lead, key=lambda term: (-weight(term), term))[:LOOKUP_TERMS]
+    looked_up = print_.title_terms | print_.names | set(rarest)
+    keys = {term_key(term): weight(term) for term in looked_up}
+    keys.update(dict.fromkeys(band_keys(print_), _BAND_WEIGHT))
+    return keys
+
+
+def closest_articles(
+    postings: Iterable[tuple[int, int]], keys: Mapping[int, float], limit: int
+) -> list[int]:
+    """The ``limit`` articles whose (key, article) postings weigh most against ``keys``."""
+    scores: dict[int, float] = {}
+    for key, article_id in postings:
+        scores[article_id] = scores.get(article_id, 0.0) + keys.get(key, 0.0)
+    return sorted(scores, key=lambda article_id: (-scores[article_id], article_id))[:limit]
+
+
+def shared_terms(a: StoryFingerprint, b: StoryFingerprint, weight: Weights) -> tuple[str, ...]:
+    """The terms two articles share, rarest first."""
+    shared = sorted(a.terms & b.terms, key=lambda term: (-weight(term), term))
+    return tuple(shared[:_SHOWN_TERMS])
+
+
+def numbers_differ(a: StoryFingerprint, b: StoryFingerprint) -> bool:
+    """Both headlines carry numbers and none agrees: a different count, a different event."""
+    return bool(a.numbers and b.numbers and not a.numbers & b.numbers)
+
+
+def decide(
+    new: StoryFingerprint,
+    at: datetime,
+    candidates: Iterable[Candidate],
+    weight: Weights,
+    settings: StorySettings,
+) -> Decision:
+    """The story ``new``, published at ``at``, belongs to among ``candidates``."""
+    window = timedelta(hours=settings.window_hours)
+    weight = _remembered(weight)
+    new_vector = _vector(new, weight, settings.title_weight)
+    copy: tuple[float, Candidate] | None = None
+    event: tuple[float, Candidate] | None = None
+    closest: tuple[float, Candidate] | None = None
+    for candidate in candidates:
+        if abs(at - candidate.at) > window or numbers_differ(new, candidate.fingerprint):
+            continue
+        duplicate = duplicate_similarity(new.signature, candidate.fingerprint.signature)
+        if duplicate >= settings.duplicate_similarity and (copy is None or duplicate > copy[0]):
+            copy = (duplicate, candidate)
+        similarity = _cosine(
+            new_vector, _vector(candidate.fingerprint, weight, settings.title_weight)
+        )
+        if closest is None or similarity > closest[0]:
+            closest = (similarity, candidate)
+        names_weight = sum(weight(name) for name in new.names & candidate.fingerprint.names)
+        same_event = similarity >= settings.event_similarity or (
+            similarity >= settings.event_similarity_with_names
+            and names_weight >= settings.shared_names_weight
+        )
+        if same_event and (event is None or similarity > event[0]):
+            event = (similarity, candidate)
+    if copy is not None:
+        return _joined("duplicate", copy, new, weight)
+    if event is not None:
+        return _joined("event", event, new, weight)
+    if closest is not None:
+        similarity, candidate = closest
+        return Decision(
+            story_id=None,
+            reason="new",
+            similarity=round(similarity, 4),
+            article_id=candidate.article_id,
+            shared=shared_terms(new, candidate.fingerprint, weight),
+        )
+    return Decision(story_id=None, reason="new")
+
+
+def _joined(
+    reason: Reason, best: tuple[float, Candidate], new: StoryFingerprint, weight: Weights
+) -> Decision:
+    similarity, candidate = best
+    return Decision(
+        story_id=candidate.story_id,
+        reason=reason,
+        similarity=round(similarity, 4),
+        article_id=candidate.article_id,
+        shared=shared_terms(new, candidate.fingerprint, weight),
+    )

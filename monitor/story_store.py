@@ -1,0 +1,373 @@
+"""Stories in the database: the story a new article joins, decided inside the transaction that
+stores it, and what an operator asks about stories.
+
+The decision reads the articles stored near the new one and writes the result, so two articles
+of one new story saved at the same moment must not both see "no story yet". On PostgreSQL a
+transaction-level advisory lock makes story decisions take turns across every replica (which
+stored articles a new one could join is known only after its lookup, so one lock covers them
+all; it is held for one short transaction and released at commit). SQLite already has one
+writer at a time, and the article's insert comes first, so the lookup reads the latest data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from monitor.alerts import story_field
+from monitor.fingerprint import StoryFingerprint
+from monitor.grouping import Candidate, Decision, closest_articles, decide, lookup_keys, rarity
+from monitor.records import StoryInfo, StorySource, TopicMatch
+from monitor.settings import StorySettings
+from monitor.store_base import StoreBase
+from monitor.tables import (
+    AlertRow,
+    ArticleRow,
+    FeedRow,
+    FingerprintRow,
+    StoryKeyRow,
+    StoryRow,
+    StoryTopicRow,
+    TermCountRow,
+)
+
+STORY_LOCK = 0x6D6F6E0001  # the advisory lock of story decisions ("mon", 1)
+EVERY_ARTICLE = ""  # the term_counts row that counts every fingerprinted article
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """The story an article went to, why, and how many outlets the story has now."""
+
+    story_id: int
+    decision: Decision
+    sources: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoryNews:
+    """What a new article changes for one topic of its story, and so who hears of it."""
+
+    first_alert: bool = False  # the story's first alert-level article for the topic
+    level_raised: bool = False  # ... after digest-level ones
+    more_sources: bool = False  # an alerted story gained update_after_sources more outlets
+
+
+@dataclass(frozen=True, slots=True)
+class StoryStatus:
+    """A story as ``monitor stories list`` shows it."""
+
+    id: int
+    title: str
+    article_count: int
+    source_count: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    levels: tuple[tuple[str, str, datetime | None], ...]  # (topic, level, alerted at)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryArticle:
+    """An article of a story and the grouping decision made for it."""
+
+    id: int
+    title: str
+    url: str
+    source: str
+    at: datetime | None
+    reason: str | None  # new, duplicate, event; None: stored without a fingerprint
+    similarity: float | None
+    closest_article_id: int | None
+    shared: tuple[str, ...]
+
+
+class StoryStore(StoreBase):
+    """Story operations; the private ones run inside a caller's transaction."""
+
+    async def _lock_story_decisions(self, session: AsyncSession) -> None:
+        if self.is_postgresql:
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK})
+
+    async def _place(
+        self,
+        session: AsyncSession,
+        article_id: int,
+        title: str,
+        print_: StoryFingerprint | None,
+        at: datetime,
+        now: datetime,
+        settings: StorySettings,
+    ) -> Placement:
+        """Decide the article's story, file its fingerprint for later lookups, count it."""
+        decision = Decision(story_id=None, reason="new")
+        if print_ is not None:
+            counts = await self._term_counts(session, print_.terms)
+            weight = rarity(counts, counts.pop(EVERY_ARTICLE, 0))
+            candidates = await self._candidates(session, print_, at, weight, settings)
+            decision = decide(print_, at, candidates, weight, settings)
+        found = None
+        if decision.story_id is not None:
+            found = await session.get(StoryRow, decision.story_id)
+        if found is None:
+            found = StoryRow(title=title, first_seen_at=at, last_seen_at=at, created_at=now)
+            session.add(found)
+            await session.flush()
+        story = found
+        await session.execute(
+            update(ArticleRow).where(ArticleRow.id == article_id).values(story_id=story.id)
+        )
+        if print_ is not None:
+            await self._file(session, article_id, print_, at, decision)
+        articles, sources = (
+            await session.execute(
+                select(func.count(ArticleRow.id), func.count(ArticleRow.feed_id.distinct())).where(
+                    ArticleRow.story_id == story.id
+                )
+            )
+        ).one()
+        story.article_count, story.source_count = articles, max(sources, 1)
+        story.first_seen_at = min(story.first_seen_at, at)
+        story.last_seen_at = max(story.last_seen_at, at)
+        return Placement(story_id=story.id, decision=decision, sources=story.source_count)
+
+    async def _term_counts(self, session: AsyncSession, terms: Iterable[str]) -> dict[str, int]:
+        wanted = [EVERY_ARTICLE, *terms]
+        rows = await session.execute(
+            select(TermCountRow.term, TermCountRow.articles).where(TermCountRow.term.in_(wanted))
+        )
+        return dict(rows.all())
+
+    async def _candidates(
+        self,
+        session: AsyncSession,
+        print_: StoryFingerprint,
+        at: datetime,
+        weight: Any,
+        settings: StorySettings,
+    ) -> list[Candidate]:
+        keys = lookup_keys(print_, weight)
+        window = timedelta(hours=settings.window_hours)
+        postings = await session.execute(
+            select(StoryKeyRow.key, StoryKeyRow.article_id).where(
+                StoryKeyRow.key.in_(list(keys)),
+                StoryKeyRow.at >= at - window,
+                StoryKeyRow.at <= at + window,
+            )
+        )
+        closest = closest_articles(postings.all(), keys, settings.max_candidates)
+        if not closest:
+            return []
+        rows = await session.execute(
+            select(FingerprintRow, ArticleRow.story_id)
+            .join(ArticleRow, ArticleRow.id == FingerprintRow.article_id)
+            .where(FingerprintRow.article_id.in_(closest))
+        )
+        return [
+            Candidate(
+                article_id=row.article_id,
+                story_id=story_id,
+                at=row.at,
+                fingerprint=StoryFingerprint(
+                    title_terms=frozenset(row.title_terms),
+                    terms=frozenset(row.terms),
+                    names=frozenset(row.names),
+                    numbers=frozenset(row.numbers),
+                    signature=row.signature,
+                ),
+            )
+            for row, story_id in rows.all()
+            if story_id is not None
+        ]
+
+    async def _file(
+        self,
+        session: AsyncSession,
+        article_id: int,
+        print_: StoryFingerprint,
+        at: datetime,
+        decision: Decision,
+    ) -> None:
+        """Keep the fingerprint and the decision, index the keys, count the terms."""
+        session.add(
+            FingerprintRow(
+                article_id=article_id,
+                at=at,
+                title_terms=sorted(print_.title_terms),
+                terms=sorted(print_.terms),
+                names=sorted(print_.names),
+                numbers=sorted(print_.numbers),
+                signature=print_.signature,
+                reason=decision.reason,
+                similarity=decision.similarity,
+                closest_article_id=decision.article_id,
+                shared=list(decision.shared),
+            )
+        )
+        await session.execute(
+            self._insert(StoryKeyRow),
+            [{"key": key, "at": at, "article_id": article_id} for key in print_.index_keys()],
+        )
+        # Sorted, so two writers upserting the same terms lock them in the same order.
+        counted = sorted({EVERY_ARTICLE, *print_.terms})
+        upsert = self._insert(TermCountRow).values([{"term": t, "articles": 1} for t in counted])
+        await session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["term"], set_={"articles": TermCountRow.articles + 1}
+            )
+        )
+
+    async def _story_news(
+        self,
+        session: AsyncSession,
+        story_id: int,
+        match: TopicMatch,
+        sources: int,
+        now: datetime,
+        update_after_sources: int,
+    ) -> StoryNews:
+        """Record the article's level for its story and topic; say what it changes."""
+        level = match.level or "digest"
+        state = await session.get(StoryTopicRow, (story_id, match.topic))
+        previous = state.level if state is not None else None
+        if state is None:
+            state = StoryTopicRow(
+                story_id=story_id, topic=match.topic, level=level, notified_sources=0
+            )
+            session.add(state)
+        elif level == "alert":
+            state.level = "alert"
+        if level == "alert" and state.alerted_at is None:
+            state.alerted_at, state.notified_sources = now, sources
+            return StoryNews(first_alert=True, level_raised=previous == "digest")
+        if state.alerted_at is not None and sources - state.notified_sources >= (
+            update_after_sources
+        ):
+            state.notified_sources = sources
+            return StoryNews(more_sources=True)
+        return StoryNews()
+
+    async def _story_info(self, session: AsyncSession, story_id: int) -> StoryInfo:
+        rows = await session.execute(
+            select(
+                ArticleRow.feed_id,
+                ArticleRow.title,
+                ArticleRow.url,
+                func.coalesce(ArticleRow.source_title, FeedRow.title),
+                FeedRow.name,
+                FeedRow.url,
+            )
+            .outerjoin(FeedRow, FeedRow.id == ArticleRow.feed_id)
+            .where(ArticleRow.story_id == story_id)
+            .order_by(ArticleRow.id)
+        )
+        sources: dict[object, StorySource] = {}
+        count = 0
+        for feed_id, title, url, feed_title, feed_name, feed_url in rows.all():
+            count += 1
+            key = feed_id if feed_id is not None else url
+            if key not in sources:
+                name = feed_title or feed_name or feed_url or ""
+                sources[key] = StorySource(name, feed_url or "", title, url)
+        return StoryInfo(id=story_id, article_count=count, sources=tuple(sources.values()))
+
+    async def _refresh_pending(self, session: AsyncSession, story: StoryInfo) -> None:
+        """Pending alerts of the story get its new ``story`` field: an alert still waiting
+        lists every outlet known when it is sent."""
+        pending = await session.scalars(
+            select(AlertRow).where(AlertRow.story_id == story.id, AlertRow.status == "pending")
+        )
+        for alert in pending:
+            alert.payload = {**alert.payload, "story": story_field(story)}
+
+    async def forget_story_keys(self, before: datetime) -> int:
+        """Drop the lookup keys of articles published before ``before``: no new article can
+        be grouped with them any more (they are outside every window that matters), and the
+        index stays the size of a few days of news. Fingerprints and decisions stay."""
+        async with self._writing() as session:
+            result = await session.execute(
+                delete(StoryKeyRow).where(StoryKeyRow.at < before).returning(StoryKeyRow.key)
+            )
+            return len(result.all())
+
+    # What an operator asks for.
+
+    async def list_stories(self, limit: int = 30) -> list[StoryStatus]:
+        """The stories seen most recently."""
+        async with self._sessions() as session:
+            stories = (
+                await session.scalars(
+                    select(StoryRow)
+                    .order_by(StoryRow.last_seen_at.desc(), StoryRow.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+            levels = await self._levels(session, [story.id for story in stories])
+        return [_status(story, levels.get(story.id, ())) for story in stories]
+
+    async def story_detail(
+        self, story_id: int
+    ) -> tuple[StoryStatus, tuple[StoryArticle, ...]] | None:
+        """A story and each of its articles with the decision that put it there."""
+        async with self._sessions() as session:
+            story = await session.get(StoryRow, story_id)
+            if story is None:
+                return None
+            levels = await self._levels(session, [story_id])
+            rows = await session.execute(
+                select(
+                    ArticleRow,
+                    FingerprintRow,
+                    func.coalesce(ArticleRow.source_title, FeedRow.title),
+                    FeedRow.name,
+                    FeedRow.url,
+                )
+                .outerjoin(FingerprintRow, FingerprintRow.article_id == ArticleRow.id)
+                .outerjoin(FeedRow, FeedRow.id == ArticleRow.feed_id)
+                .where(ArticleRow.story_id == story_id)
+                .order_by(ArticleRow.id)
+            )
+            articles = tuple(
+                StoryArticle(
+                    id=article.id,
+                    title=article.title,
+                    url=article.url,
+                    source=feed_title or feed_name or feed_url or "",
+                    at=print_.at if print_ else article.published_at,
+                    reason=print_.reason if print_ else None,
+                    similarity=print_.similarity if print_ else None,
+                    closest_article_id=print_.closest_article_id if print_ else None,
+                    shared=tuple(print_.shared) if print_ else (),
+                )
+                for article, print_, feed_title, feed_name, feed_url in rows.all()
+            )
+        return _status(story, levels.get(story_id, ())), articles
+
+    async def _levels(
+        self, session: AsyncSession, story_ids: list[int]
+    ) -> dict[int, tuple[tuple[str, str, datetime | None], ...]]:
+        rows = await session.scalars(
+            select(StoryTopicRow)
+            .where(StoryTopicRow.story_id.in_(story_ids))
+            .order_by(StoryTopicRow.topic)
+        )
+        levels: dict[int, list[tuple[str, str, datetime | None]]] = {}
+        for row in rows:
+            levels.setdefault(row.story_id, []).append((row.topic, row.level, row.alerted_at))
+        return {story_id: tuple(found) for story_id, found in levels.items()}
+
+
+def _status(story: StoryRow, levels: tuple[tuple[str, str, datetime | None], ...]) -> StoryStatus:
+    return StoryStatus(
+        id=story.id,
+        title=story.title,
+        article_count=story.article_count,
+        source_count=story.source_count,
+        first_seen_at=story.first_seen_at,
+        last_seen_at=story.last_seen_at,
+        levels=levels,
+    )

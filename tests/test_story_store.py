@@ -1,0 +1,227 @@
+"""Stories in the store, on SQLite and PostgreSQL: grouping decided in the article's
+transaction, one alert per story, updates, and two writers racing on one new story."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.database import open_engine, upgrade_schema
+from monitor.fingerprint import fingerprint
+from monitor.records import NewArticle, TopicMatch
+from monitor.settings import StorySettings
+from monitor.store import Store
+
+NOW = datetime(2024, 1, 26, 12, 0, tzinfo=UTC)
+ALERT = TopicMatch("talks", "alert", 5.0, ("Iraq",), ("withdrawal",))
+DIGEST = TopicMatch("talks", "digest", 2.0, ("Iraq",), ("attacks",))
+WIRE = (
+    "The United States and Iraq opened talks on Thursday on the withdrawal of American troops "
+    "from Iraq, the Pentagon said. The Higher Military Commission will meet in Baghdad in the "
+    "coming days to discuss the transition of the coalition mission to a bilateral security "
+    "partnership. About 2,500 U.S. troops are stationed in Iraq and 900 in Syria."
+)
+OTHER = (
+    "A drone attack on Ain al-Asad air base in western Iraq wounded two American service "
+    "members on Sunday, a U.S. official said. Kataib Hezbollah claimed the attack, saying it "
+    "was revenge for U.S. support for Israel. No group has claimed a second drone."
+)
+
+THIRD = (
+    "The Senate voted 66 to 30 on Wednesday to repeal the 1991 and 2002 authorizations for the "
+    "use of military force against Iraq, sending the measure to the House. Supporters said the "
+    "laws were obsolete; opponents warned of threats from Iranian proxies."
+)
+FOURTH = (
+    "Rockets struck near the U.S. embassy in Baghdad's Green Zone early on Friday, setting off "
+    "sirens, Iraqi security sources said. Embassy spokespeople did not immediately respond. The "
+    "compound has been targeted repeatedly since October."
+)
+RACES = [
+    ("US, Iraq open talks on troop withdrawal", WIRE),
+    ("Drone attack wounds US troops at Iraq base", OTHER),
+    ("Senate votes to repeal Iraq war authorizations", THIRD),
+    ("Rockets hit near US embassy in Baghdad", FOURTH),
+]
+
+
+def article(
+    feed: int,
+    number: int,
+    title: str,
+    text: str,
+    match: TopicMatch = ALERT,
+    published: datetime = NOW,
+) -> NewArticle:
+    url = f"https://news.example/{feed}/{number}"
+    return NewArticle(
+        feed_id=feed,
+        guid=url,
+        url=url,
+        canonical_url=url,
+        title=title,
+        summary=text[:80],
+        text=text,
+        published_at=published,
+        language="en",
+        matches=(match,),
+        fingerprint=fingerprint(title, text),
+        source_title=f"Outlet {feed}",
+    )
+
+
+def to(*endpoints: str) -> Callable[[str], tuple[str, ...]]:
+    return lambda _topic: endpoints
+
+
+def payload(alert_id: str, match: TopicMatch) -> dict[str, object]:
+    return {"id": alert_id, "type": "article.matched", "topic": match.topic}
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    engine = open_engine(database_url)
+    await upgrade_schema(engine)
+    yield Store(engine)
+    await engine.dispose()
+
+
+async def feeds(store: Store, count: int) -> list[int]:
+    for number in range(count):
+        await store.add_feed(f"https://outlet{number}.example/feed", None, NOW)
+    return sorted(feed.id for feed in await store.feeds_to_poll(None))
+
+
+async def test_a_copy_joins_the_story_without_alerting_and_the_pending_alert_lists_it(
+    store: Store,
+) -> None:
+    first, second = await feeds(store, 2)
+    assert (
+        await store.save_article(
+            article(first, 1, "US, Iraq open talks", WIRE), to("a"), payload, NOW
+        )
+        == 1
+    )
+    copy = article(second, 1, "Talks on US troop exit begin", WIRE.replace("Thursday", "Friday"))
+    assert await store.save_article(copy, to("a"), payload, NOW) == 0
+
+    [story] = await store.list_stories()
+    assert (story.article_count, story.source_count) == (2, 2)
+    assert story.levels[0][:2] == ("talks", "alert")
+    detail = await store.story_detail(story.id)
+    assert detail is not None
+    original, joined = detail[1]
+    assert (original.reason, joined.reason) == ("new", "duplicate")
+    assert joined.closest_article_id == original.id
+    assert joined.similarity is not None
+    assert joined.similarity > 0.5
+    assert "higher" in joined.shared or "commission" in joined.shared
+
+    [alert] = await store.list_alerts()
+    shown = await store.alert_detail(alert.id)
+    assert shown is not None
+    sources = shown.payload["story"]["sources"]
+    assert shown.payload["story"]["article_count"] == 2
+    assert [source["title"] for source in sources] == ["Outlet 1", "Outlet 2"]
+
+
+async def test_different_events_with_the_same_actors_stay_apart(store: Store) -> None:
+    first, second = await feeds(store, 2)
+    talks = article(first, 1, "US, Iraq open talks on troop withdrawal", WIRE)
+    attack = article(second, 1, "Drone attack wounds US troops at Iraq base", OTHER)
+    assert await store.save_article(talks, to("a"), payload, NOW) == 1
+    assert await store.save_article(attack, to("a"), payload, NOW) == 1
+    assert len(await store.list_stories()) == 2
+
+
+async def test_an_article_outside_the_window_starts_a_new_story(store: Store) -> None:
+    first, second = await feeds(store, 2)
+    await store.save_article(article(first, 1, "US, Iraq open talks", WIRE), to("a"), payload, NOW)
+    later = NOW + timedelta(hours=49)
+    copy = article(second, 1, "US, Iraq open talks", WIRE, published=later)
+    assert await store.save_article(copy, to("a"), payload, later) == 1
+    assert len(await store.list_stories()) == 2
+
+
+async def test_a_story_raised_from_digest_to_alert(store: Store) -> None:
+    first, second = await feeds(store, 2)
+    early = article(first, 1, "US, Iraq open talks", WIRE, match=DIGEST)
+    assert await store.save_article(early, to("plain", "updates"), payload, NOW) == 0
+    raised = article(second, 1, "Talks on US troop exit begin", WIRE)
+    sent = await store.save_article(
+        raised, to("plain", "updates"), payload, NOW, story_updates={"updates"}
+    )
+    assert sent == 2
+    kinds = {alert.endpoint: alert.kind for alert in await store.list_alerts()}
+    assert kinds == {"plain": "article.matched", "updates": "story.updated"}
+    [update] = [alert for alert in await store.list_alerts() if alert.endpoint == "updates"]
+    shown = await store.alert_detail(update.id)
+    assert shown is not None
+    assert (shown.payload["type"], shown.payload["reasons"]) == ("story.updated", ["level"])
+
+
+async def test_updates_follow_the_number_of_new_sources(store: Store) -> None:
+    ids = await feeds(store, 5)
+    settings = StorySettings(update_after_sources=2)
+    sent = []
+    for number, feed in enumerate(ids):
+        copy = article(feed, number, f"Talks on troops, take {'I' * (number + 1)}", WIRE)
+        sent.append(
+            await store.save_article(
+                copy,
+                to("plain", "updates"),
+                payload,
+                NOW,
+                stories=settings,
+                story_updates={"updates"},
+            )
+        )
+    # The first alerts both; the third and fifth outlets are two more each time.
+    assert sent == [2, 0, 1, 0, 1]
+
+
+async def test_two_writers_racing_on_one_new_story_make_one_story_and_one_alert(
+    database_url: str,
+) -> None:
+    """Two stores on two engines stand for two replicas: each saves one copy of the same new
+    story at the same moment. The database decides; one of them joins the other's story."""
+    engines = [open_engine(database_url), open_engine(database_url)]
+    await upgrade_schema(engines[0])
+    replicas = [Store(engine) for engine in engines]
+    try:
+        first, second = await feeds(replicas[0], 2)
+        for number, (title, text) in enumerate(RACES):
+            copies = [article(first, number, title, text), article(second, number, title, text)]
+            results = await asyncio.gather(
+                *(
+                    replica.save_article(copy, to("a"), payload, NOW)
+                    for replica, copy in zip(replicas, copies, strict=True)
+                )
+            )
+            assert sorted(results) == [0, 1]
+        stories = await replicas[0].list_stories()
+        assert len(stories) == len(RACES)
+        assert all(story.article_count == 2 for story in stories)
+        assert len(await replicas[0].list_alerts()) == len(RACES)
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_old_lookup_keys_are_forgotten_and_recent_ones_still_group(store: Store) -> None:
+    first, second, third = await feeds(store, 3)
+    old = NOW - timedelta(days=10)
+    await store.save_article(
+        article(first, 1, "US, Iraq open talks", WIRE, published=old), to("a"), payload, NOW
+    )
+    await store.save_article(
+        article(second, 1, "Drone attack at Iraq base", OTHER), to("a"), payload, NOW
+    )
+    assert await store.forget_story_keys(before=NOW - timedelta(days=5)) > 0
+    assert await store.forget_story_keys(before=NOW - timedelta(days=5)) == 0
+    copy = article(third, 1, "Drones hit US troops in Iraq", OTHER.replace("Sunday", "Monday"))
+    assert await store.save_article(copy, to("a"), payload, NOW) == 0  # joined the recent story
+    assert len(await store.list_stories()) == 2
