@@ -8,7 +8,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: install install-dev run once test test-slow test-all lint format bench bench-poll \
-	bench-robustness lock clean
+	bench-robustness bench-delivery lock clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -53,6 +53,9 @@ bench-poll: install-dev  ## warm (304) and unchanged-body cycles over 2,000 loca
 
 bench-robustness: install-dev  ## every file of ../shared/data/feeds through fetch + parse
 	$(VENV)/bin/python bench/feeds_robustness.py
+
+bench-delivery: install-dev  ## alerts/s to a local receiver, commit-to-delivery latency, concurrency 1 vs 4
+	$(VENV)/bin/python bench/delivery.py
 
 lock: $(UV)  ## refresh uv.lock after changing dependencies in pyproject.toml
 	$(UV) lock --python $(PYTHON)
