@@ -7,8 +7,8 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: bench-replicas bench-relevance install install-dev run once test test-slow test-all lint format bench bench-poll \
-	bench-robustness bench-stories lock clean
+.PHONY: install install-dev run once test test-slow test-all lint format bench bench-poll \
+	bench-robustness bench-stories bench-delivery bench-replicas bench-relevance lock clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -56,6 +56,9 @@ bench-robustness: install-dev  ## every file of ../shared/data/feeds through fet
 
 bench-stories: install-dev  ## story grouping on the labelled 2023 entries, and its speed to 100k stored
 	$(VENV)/bin/python bench/stories.py
+
+bench-delivery: install-dev  ## alerts/s to a local receiver, commit-to-delivery latency, concurrency 1 vs 4
+	$(VENV)/bin/python bench/delivery.py
 
 lock: $(UV)  ## refresh uv.lock after changing dependencies in pyproject.toml
 	$(UV) lock --python $(PYTHON)

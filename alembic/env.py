@@ -17,6 +17,14 @@ target_metadata = Base.metadata
 
 
 def run_on(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite" and not _sqlite_in_transaction(connection):
+        # The sqlite3 module opens a transaction only before INSERT, UPDATE or DELETE, so a
+        # migration's CREATE and ALTER statements would each commit alone: a process killed
+        # between two of them leaves tables with no version recorded, and every later start
+        # fails on "table already exists". SQLite's DDL is transactional; one explicit
+        # transaction makes the whole upgrade all or nothing. IMMEDIATE takes the write lock
+        # up front, so two processes starting at once migrate one after the other.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -25,6 +33,11 @@ def run_on(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def _sqlite_in_transaction(connection: Connection) -> bool:
+    """Whether SQLite itself has a transaction open (the caller may have begun one)."""
+    return bool(connection.connection.driver_connection.in_transaction)
 
 
 async def run_from_url(url: str) -> None:

@@ -84,6 +84,8 @@ class Worker:
         self._idle = asyncio.Event()
         self._idle.set()
         self._claimed: list[int] = []  # feeds of the poll in flight
+        self._delivering = False
+        self._deliver_again = False
         self.stopping = False
 
     async def poll_due(self) -> None:
@@ -115,7 +117,15 @@ class Worker:
         if self.stopping:
             return
         async with self._job("delivery tick failed"):
-            await deliver_pending(self._context)
+            self._delivering = True
+            try:
+                while True:
+                    self._deliver_again = False
+                    await deliver_pending(self._context)
+                    if not self._deliver_again or self.stopping:
+                        break
+            finally:
+                self._delivering = False
 
     async def digest(self, endpoint: Endpoint) -> None:
         if self.stopping:
@@ -141,7 +151,15 @@ class Worker:
         self._context.metrics.last_poll.set(now.timestamp())
 
     def deliver_soon(self) -> None:
-        """Run the delivery job now instead of at its next tick."""
+        """Run the delivery job now instead of at its next tick.
+
+        A pass already running may have claimed its batch before the new alerts were
+        committed, and the scheduler skips a run that would overlap it (``max_instances=1``),
+        so that pass is asked to go round once more instead of leaving them a whole tick.
+        """
+        if self._delivering:
+            self._deliver_again = True
+            return
         self._scheduler.modify_job(DELIVER_JOB, next_run_time=self._context.clock())
 
     async def release_claims(self) -> None:
