@@ -78,12 +78,12 @@ async def deliver_due(
             store, session, endpoint, settings, clock, rng or random.Random(), metrics or Metrics()
         )
         while batch := await store.claim_due(
-            endpoint.name, clock(), settings.batch_size, settings.lease_seconds
+            endpoint.name, clock(), settings.claim_size(), settings.lease_seconds
         ):
             outcomes = await sender.send(batch)
             sent += outcomes.count("delivered")
             failed += sum(outcome in ("retry", "dead", "held") for outcome in outcomes)
-            if sender.gone or len(batch) < settings.batch_size:
+            if sender.gone or len(batch) < settings.claim_size():
                 break
     return DeliveryReport(sent=sent, failed=failed, waiting=waiting)
 

@@ -103,6 +103,21 @@ class DeliverySettings(_Section):
     lease_seconds: float = Field(default=60, gt=0)
     concurrency: int = Field(default=4, ge=1)  # POSTs at once per endpoint
 
+    @model_validator(mode="after")
+    def _lease_outlasts_a_post(self) -> DeliverySettings:
+        if self.lease_seconds <= self.timeout_seconds:
+            raise ValueError(
+                f"lease_seconds ({self.lease_seconds:g}) must be longer than timeout_seconds "
+                f"({self.timeout_seconds:g}), or a slow receiver's alerts would be sent twice"
+            )
+        return self
+
+    def claim_size(self) -> int:
+        """How many alerts a sender claims at once: at most ``batch_size``, and no more than it
+        can send before its lease ends even if every POST runs into the timeout."""
+        rounds = max(1, int(self.lease_seconds // self.timeout_seconds))
+        return max(1, min(self.batch_size, rounds * self.concurrency))
+
 
 class StorySettings(_Section):
     """How articles about one event are grouped into a story, which alerts once."""

@@ -262,3 +262,12 @@ async def test_a_slack_endpoint_gets_blocks(store: Store) -> None:
     [delivery] = receiver.deliveries
     assert delivery.payload["text"] == "Talks"
     assert delivery.payload["blocks"][0]["type"] == "section"
+
+
+def test_a_claim_can_be_sent_within_its_lease() -> None:
+    default = DeliverySettings()
+    assert default.claim_size() == 16  # 4 rounds of 15 s in a 60 s lease, 4 at a time
+    assert DeliverySettings(lease_seconds=3600).claim_size() == 50  # the batch size caps it
+    assert DeliverySettings(lease_seconds=20, concurrency=1).claim_size() == 1
+    with pytest.raises(ValueError, match=r"lease_seconds .* must be longer than timeout_seconds"):
+        DeliverySettings(lease_seconds=10)
