@@ -55,6 +55,8 @@ async def run_once(settings: Settings) -> OnceReport:
     """Poll every enabled feed, due or not, then deliver the pending alerts."""
     with sole_sqlite_user(settings.database_url):
         async with open_pipeline(settings) as context:
+            if not context.store.is_postgresql:
+                await context.store.release_all_claims()  # a killed predecessor's
             feeds = await context.store.feeds_to_poll(None)
             cycle = await poll_feeds(context, feeds)
             delivery = await deliver_pending(context)
@@ -128,6 +130,8 @@ async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> N
     try:
         with sole_sqlite_user(settings.database_url):
             async with open_pipeline(settings) as context:
+                if not context.store.is_postgresql:
+                    await context.store.release_all_claims()  # a killed predecessor's
                 scheduler = AsyncIOScheduler(timezone=UTC, event_loop=loop)
                 liveness = Liveness()
                 worker = Worker(context, scheduler, liveness)

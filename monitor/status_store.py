@@ -105,3 +105,17 @@ class StatusStore(StoreBase):
                 )
                 alerts = len(result.all())
         return Pruned(article_texts=texts, alerts=alerts)
+
+    async def release_all_claims(self) -> None:
+        """End every feed lease and alert claim. Only for a process that knows it is the
+        database's one user (SQLite, under its file lock): a claim left by a killed
+        predecessor is then stale, and waiting for it to expire would only delay work."""
+        async with self._writing() as session:
+            await session.execute(
+                update(FeedRow).where(FeedRow.leased_until.is_not(None)).values(leased_until=None)
+            )
+            await session.execute(
+                update(AlertRow)
+                .where(AlertRow.claimed_until.is_not(None))
+                .values(claimed_until=None)
+            )

@@ -39,6 +39,9 @@ FAST: dict[str, dict[str, Any]] = {
         "min_interval_seconds": 0.3,
         "max_interval_seconds": 0.6,
         "max_backoff_seconds": 1,
+        # A killed daemon's feeds wait for their lease on PostgreSQL (on SQLite a restart
+        # takes them back at once): keep that wait short here.
+        "lease_seconds": 3,
     },
     "delivery": {
         "tick_seconds": 0.25,
