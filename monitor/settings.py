@@ -23,6 +23,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from monitor.text import clip
 from monitor.topic_settings import TopicSettings
 from monitor.webhook_settings import HttpUrlText, WebhookSecret, WebhookSettings, digest_trigger
 
@@ -321,9 +322,5 @@ def describe_validation_error(error: ValidationError, path: Path) -> str:
             lines.append(f"  {key} = {shown}: unknown key")
         else:
             message = problem["msg"].removeprefix("Value error, ")
-            lines.append(f"  {key} = {_clip(shown)}: {message}")
+            lines.append(f"  {key} = {clip(shown, 120)}: {message}")
     return "\n".join(lines)
-
-
-def _clip(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

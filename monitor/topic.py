@@ -181,10 +181,6 @@ class Topic:
             body_weight=settings.body_weight,
         )
 
-    def terms_in(self, text: str) -> set[str]:
-        """The terms (as written in the config) found in ``text``."""
-        return {hit.term.text for hit in self.index.hits(tokenize(normalise(text)), BODY)}
-
     def relevance(self, text: str) -> float:
         """How much of the topic a passage carries: how many of its term lists it mentions
         (lists, not terms, so that a long sentence repeating one idea does not win)."""
