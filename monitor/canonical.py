@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -32,3 +33,22 @@ def canonical_url(url: str) -> str:
         ]
     )
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
+
+
+def outlet(url: str) -> str | None:
+    """The outlet that published ``url``: its registrable domain by the Public Suffix List
+    (``feeds.nbcnews.com`` and ``www.nbcnews.com`` are both ``nbcnews.com``; ``bbc.co.uk``
+    stays whole), else its host name. None for an address or no host: an IP address does not
+    name a publisher."""
+    try:
+        domain = courlan.extract_domain(url)
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return None
+    if domain:
+        return domain.lower()
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host.removeprefix("www.") or None
+    return None

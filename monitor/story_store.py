@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.alerts import story_field
+from monitor.canonical import outlet
 from monitor.fingerprint import StoryFingerprint
 from monitor.grouping import Candidate, Decision, closest_articles, decide, lookup_keys, rarity
 from monitor.records import StoryInfo, StorySource, TopicMatch
@@ -123,14 +124,13 @@ class StoryStore(StoreBase):
         )
         if print_ is not None:
             await self._file(session, article_id, print_, at, decision)
-        articles, sources = (
+        published = (
             await session.execute(
-                select(func.count(ArticleRow.id), func.count(ArticleRow.feed_id.distinct())).where(
-                    ArticleRow.story_id == story.id
-                )
+                select(ArticleRow.feed_id, ArticleRow.url).where(ArticleRow.story_id == story.id)
             )
-        ).one()
-        story.article_count, story.source_count = articles, max(sources, 1)
+        ).all()
+        story.article_count = len(published)
+        story.source_count = max(len({source_key(feed, url) for feed, url in published}), 1)
         story.first_seen_at = min(story.first_seen_at, at)
         story.last_seen_at = max(story.last_seen_at, at)
         return Placement(story_id=story.id, decision=decision, sources=story.source_count)
@@ -269,7 +269,7 @@ class StoryStore(StoreBase):
         count = 0
         for feed_id, title, url, feed_title, feed_name, feed_url in rows.all():
             count += 1
-            key = feed_id if feed_id is not None else url
+            key = source_key(feed_id, url)
             if key not in sources:
                 name = feed_title or feed_name or feed_url or ""
                 sources[key] = StorySource(name, feed_url or "", title, url)
@@ -371,3 +371,9 @@ def _status(story: StoryRow, levels: tuple[tuple[str, str, datetime | None], ...
         last_seen_at=story.last_seen_at,
         levels=levels,
     )
+
+
+def source_key(feed_id: int | None, url: str) -> str:
+    """What counts as one source of a story: the outlet of the article's address, so two
+    feeds of one site count once; the feed when the address names no outlet."""
+    return outlet(url) or (f"feed {feed_id}" if feed_id is not None else url)

@@ -126,7 +126,7 @@ class StoryRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str]  # the first article's
     article_count: Mapped[int] = mapped_column(default=1)
-    source_count: Mapped[int] = mapped_column(default=1)  # distinct feeds
+    source_count: Mapped[int] = mapped_column(default=1)  # distinct outlets
     first_seen_at: Mapped[datetime] = mapped_column(index=True)
     last_seen_at: Mapped[datetime]
     created_at: Mapped[datetime]

@@ -1,10 +1,11 @@
-"""Canonical URLs: the same article behind tracking links is one URL."""
+"""Canonical URLs: the same article behind tracking links is one URL; the outlet a URL
+belongs to."""
 
 from __future__ import annotations
 
 import pytest
 
-from monitor.canonical import canonical_url
+from monitor.canonical import canonical_url, outlet
 
 
 @pytest.mark.parametrize(
@@ -47,3 +48,22 @@ def test_parameters_that_select_content_are_kept_in_a_stable_order() -> None:
     assert canonical_url("https://x.example/story.php?id=3&page=2") != canonical_url(
         "https://x.example/story.php?id=3&page=3"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://feeds.nbcnews.com/nbcnews/public/world", "nbcnews.com"),
+        ("https://www.nbcnews.com/news/world/x", "nbcnews.com"),
+        ("https://www.bbc.co.uk/news/world-middle-east-1", "bbc.co.uk"),
+        ("https://feeds.bbci.co.uk/news/world/rss.xml", "bbci.co.uk"),
+        ("https://example.blogspot.com/2024/01/x.html", "example.blogspot.com"),
+        ("https://WWW.Arabnews.com/node/1", "arabnews.com"),
+        ("http://intranet:8080/feed", "intranet"),
+        ("http://127.0.0.1:8080/story", None),
+        ("http://[::1]/story", None),
+        ("not a url", None),
+    ],
+)
+def test_an_outlet_is_the_registrable_domain(url: str, expected: str | None) -> None:
+    assert outlet(url) == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -56,7 +57,7 @@ def article(
     match: TopicMatch = ALERT,
     published: datetime = NOW,
 ) -> NewArticle:
-    url = f"https://news.example/{feed}/{number}"
+    url = f"https://www.outlet{feed}.com/{number}"
     return NewArticle(
         feed_id=feed,
         guid=url,
@@ -126,6 +127,29 @@ async def test_a_copy_joins_the_story_without_alerting_and_the_pending_alert_lis
     sources = shown.payload["story"]["sources"]
     assert shown.payload["story"]["article_count"] == 2
     assert [source["title"] for source in sources] == ["Outlet 1", "Outlet 2"]
+
+
+async def test_two_feeds_of_one_outlet_are_one_source(store: Store) -> None:
+    world, politics, other = await feeds(store, 3)
+    first = article(world, 1, "US, Iraq open talks", WIRE)
+    moved = f"https://feeds.outlet{world}.com/politics/2"
+    same_site = replace(
+        article(politics, 2, "Talks on US troop exit begin", WIRE),
+        guid=moved,
+        url=moved,
+        canonical_url=moved,
+    )
+    elsewhere = article(other, 3, "US and Iraq start troop talks", WIRE)
+    for new in (first, same_site, elsewhere):
+        await store.save_article(new, to("a"), payload, NOW)
+
+    [story] = await store.list_stories()
+    assert (story.article_count, story.source_count) == (3, 2)
+    [alert] = await store.list_alerts()
+    shown = await store.alert_detail(alert.id)
+    assert shown is not None
+    sources = shown.payload["story"]["sources"]
+    assert [source["article_url"] for source in sources] == [first.url, elsewhere.url]
 
 
 async def test_different_events_with_the_same_actors_stay_apart(store: Store) -> None:
