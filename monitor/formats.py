@@ -67,8 +67,12 @@ def _why(story: dict[str, Any]) -> str:
 
 
 def _source(story: dict[str, Any]) -> str:
+    """The outlet of a digest's story, with how many others carried it."""
     source = story.get("source") or {}
-    return str(source.get("title") or source.get("url") or "")
+    name = str(source.get("title") or source.get("url") or "")
+    details = story.get("story") or {}
+    others = len(details.get("sources") or []) + int(details.get("more_sources", 0)) - 1
+    return f"{name} and {others} other outlet{'s' if others > 1 else ''}" if others > 0 else name
 
 
 def also_reported_by(payload: dict[str, Any]) -> str:

@@ -15,13 +15,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitor.alerts import iso_utc
+from monitor.alerts import ARTICLE_MATCHED, iso_utc, story_field
 from monitor.records import PendingAlert
 from monitor.store_base import StoreBase
+from monitor.story_store import story_info
 from monitor.tables import AlertRow, ArticleRow, AttemptRow, EndpointRow, FeedRow, MatchRow
 
 DigestBuilder = Callable[[str, list[dict[str, Any]]], dict[str, Any]]
+# A digest's query row: the match, its article, and the feed's title, name and address.
+DigestRow = tuple[MatchRow, ArticleRow, str | None, str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,22 +299,25 @@ class OutboxStore(StoreBase):
             )
             if topics:
                 query = query.where(MatchRow.topic.in_(topics))
-            rows = (await session.execute(query)).all()
+            rows: list[DigestRow] = [
+                (match, article, title, name, url)
+                for match, article, title, name, url in await session.execute(query)
+            ]
             await session.execute(
                 update(EndpointRow)
                 .where(EndpointRow.name == endpoint)
                 .values(last_digest_at=now, digest_after_match_id=max(after, upto))
             )
-            if not rows:
+            stories = await _digest_stories(session, endpoint, rows)
+            if not stories:
                 return None
             digest_id = str(uuid.uuid4())
-            stories = [_story(*row) for row in rows]
             session.add(
                 AlertRow(
                     id=digest_id,
                     kind="digest",
                     article_id=None,
-                    topic=",".join(sorted({match.topic for match, *_ in rows})),
+                    topic=",".join(sorted({story["topic"] for story in stories})),
                     endpoint=endpoint,
                     status="pending",
                     payload=build(digest_id, stories),
@@ -339,6 +346,39 @@ def _status(alert: AlertRow, title: str | None, url: str | None) -> AlertStatus:
         next_attempt_at=alert.next_attempt_at,
         last_error=alert.last_error,
     )
+
+
+async def _digest_stories(
+    session: AsyncSession, endpoint: str, rows: Sequence[DigestRow]
+) -> list[dict[str, Any]]:
+    """One entry per story and topic: the story's first article in the digest, with the
+    story's outlets. A story the endpoint already had an alert for is left out: it heard of
+    the story when it happened."""
+    story_ids = {row[1].story_id for row in rows if row[1].story_id is not None}
+    alerted = set(
+        await session.scalars(
+            select(AlertRow.story_id).where(
+                AlertRow.endpoint == endpoint,
+                AlertRow.kind == ARTICLE_MATCHED,
+                AlertRow.story_id.in_(story_ids),
+            )
+        )
+    )
+    seen: set[tuple[str, int, bool]] = set()
+    stories = []
+    for match, article, feed_title, feed_name, feed_url in rows:
+        story_id = article.story_id
+        key = (
+            (match.topic, article.id, False) if story_id is None else (match.topic, story_id, True)
+        )
+        if key in seen or story_id in alerted:
+            continue
+        seen.add(key)
+        entry = _story(match, article, feed_title, feed_name, feed_url)
+        if story_id is not None:
+            entry["story"] = story_field(await story_info(session, story_id))
+        stories.append(entry)
+    return stories
 
 
 def _story(

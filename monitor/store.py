@@ -20,7 +20,7 @@ from monitor.outbox import AlertStatus, OutboxStore
 from monitor.records import NewArticle, TopicMatch
 from monitor.settings import StorySettings
 from monitor.status_store import StatusStore
-from monitor.story_store import StoryNews, StoryStore
+from monitor.story_store import StoryNews, StoryStore, story_info
 from monitor.tables import AlertRow, ArticleRow, MatchRow
 
 __all__ = ["AlertPayloadBuilder", "AlertStatus", "FeedStatus", "Store"]
@@ -109,7 +109,7 @@ class Store(FeedStore, OutboxStore, StatusStore, StoryStore):
             placed = await self._place(
                 session, article_id, article.title, article.fingerprint, at, now, stories
             )
-            story = await self._story_info(session, placed.story_id)
+            story = await story_info(session, placed.story_id)
             await self._refresh_pending(session, story)
             queued = 0
             for match in article.matches:

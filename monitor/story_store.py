@@ -251,30 +251,6 @@ class StoryStore(StoreBase):
             return StoryNews(more_sources=True)
         return StoryNews()
 
-    async def _story_info(self, session: AsyncSession, story_id: int) -> StoryInfo:
-        rows = await session.execute(
-            select(
-                ArticleRow.feed_id,
-                ArticleRow.title,
-                ArticleRow.url,
-                func.coalesce(ArticleRow.source_title, FeedRow.title),
-                FeedRow.name,
-                FeedRow.url,
-            )
-            .outerjoin(FeedRow, FeedRow.id == ArticleRow.feed_id)
-            .where(ArticleRow.story_id == story_id)
-            .order_by(ArticleRow.id)
-        )
-        sources: dict[object, StorySource] = {}
-        count = 0
-        for feed_id, title, url, feed_title, feed_name, feed_url in rows.all():
-            count += 1
-            key = source_key(feed_id, url)
-            if key not in sources:
-                name = feed_title or feed_name or feed_url or ""
-                sources[key] = StorySource(name, feed_url or "", title, url)
-        return StoryInfo(id=story_id, article_count=count, sources=tuple(sources.values()))
-
     async def _refresh_pending(self, session: AsyncSession, story: StoryInfo) -> None:
         """Pending alerts of the story get its new ``story`` field: an alert still waiting
         lists every outlet known when it is sent."""
@@ -377,3 +353,29 @@ def source_key(feed_id: int | None, url: str) -> str:
     """What counts as one source of a story: the outlet of the article's address, so two
     feeds of one site count once; the feed when the address names no outlet."""
     return outlet(url) or (f"feed {feed_id}" if feed_id is not None else url)
+
+
+async def story_info(session: AsyncSession, story_id: int) -> StoryInfo:
+    """A story as alerts describe it: its articles counted, its outlets, the first first."""
+    rows = await session.execute(
+        select(
+            ArticleRow.feed_id,
+            ArticleRow.title,
+            ArticleRow.url,
+            func.coalesce(ArticleRow.source_title, FeedRow.title),
+            FeedRow.name,
+            FeedRow.url,
+        )
+        .outerjoin(FeedRow, FeedRow.id == ArticleRow.feed_id)
+        .where(ArticleRow.story_id == story_id)
+        .order_by(ArticleRow.id)
+    )
+    sources: dict[object, StorySource] = {}
+    count = 0
+    for feed_id, title, url, feed_title, feed_name, feed_url in rows.all():
+        count += 1
+        key = source_key(feed_id, url)
+        if key not in sources:
+            name = feed_title or feed_name or feed_url or ""
+            sources[key] = StorySource(name, feed_url or "", title, url)
+    return StoryInfo(id=story_id, article_count=count, sources=tuple(sources.values()))

@@ -74,6 +74,15 @@ def test_a_digest_lists_its_stories_and_is_capped() -> None:
         assert len(json.dumps(rendered)) < 40_000
 
 
+def test_a_digest_line_says_how_many_other_outlets_carried_the_story() -> None:
+    sources = [{"title": name, "url": f"https://{name}.example/rss"} for name in "abc"]
+    story = {**ALERT, "story": {"id": 3, "article_count": 4, "sources": sources}}
+    digest = {"id": "d1", "type": "digest", "stories": [story, ALERT]}
+    text = render(digest, "discord")["embeds"][0]["description"]
+    assert f"— {ALERT['source']['title']} and 2 other outlets" in text
+    assert text.count("other outlet") == 1
+
+
 STORY_ALERT: dict[str, Any] = {
     **ALERT,
     "story": {

@@ -7,9 +7,11 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from monitor.alerts import digest_payload
 from monitor.database import open_engine, upgrade_schema
 from monitor.fingerprint import fingerprint
 from monitor.records import NewArticle, TopicMatch
@@ -150,6 +152,34 @@ async def test_two_feeds_of_one_outlet_are_one_source(store: Store) -> None:
     assert shown is not None
     sources = shown.payload["story"]["sources"]
     assert [source["article_url"] for source in sources] == [first.url, elsewhere.url]
+
+
+async def test_a_digest_lists_a_story_once_and_leaves_out_stories_already_alerted(
+    store: Store,
+) -> None:
+    await store.ensure_endpoints(["ops"])
+    ids = await feeds(store, 4)
+    headlines = ["US, Iraq open talks", "Talks on US troop exit begin", "US and Iraq start talks"]
+    for number, (feed, headline) in enumerate(zip(ids, headlines, strict=False)):
+        await store.save_article(article(feed, number, headline, WIRE, DIGEST), to(), payload, NOW)
+    # A story the endpoint had an alert for: its later digest-level copy is not repeated.
+    alerted = article(ids[0], 10, "Drone attack wounds US troops", OTHER)
+    await store.save_article(alerted, to("ops"), payload, NOW)
+    copy = article(ids[3], 11, "US troops wounded in drone attack", OTHER, DIGEST)
+    await store.save_article(copy, to("ops"), payload, NOW)
+
+    def build(digest_id: str, stories: list[dict[str, Any]]) -> dict[str, Any]:
+        return digest_payload(digest_id, "ops", stories, created_at=NOW)
+
+    assert len(await store.list_stories()) == 2
+    digest_id = await store.queue_digest("ops", [], NOW, build)
+    assert digest_id is not None
+    shown = await store.alert_detail(digest_id)
+    assert shown is not None
+    [entry] = shown.payload["stories"]
+    assert entry["title"] == headlines[0]
+    assert entry["story"]["article_count"] == 3
+    assert [s["article_title"] for s in entry["story"]["sources"]] == headlines
 
 
 async def test_different_events_with_the_same_actors_stay_apart(store: Store) -> None:
