@@ -136,9 +136,30 @@ def replay(items: list[Item], settings: StorySettings) -> dict[str, int]:
     return stories
 
 
-def score(
-    items: list[Item], stories: dict[str, int], events: dict[str, tuple[str, str]], show: int
-) -> None:
+@dataclass
+class Scores:
+    """The labelled items' stories against their events."""
+
+    members: dict[str, list[str]]  # event → its item ids
+    grouped: int  # per event, the most of its articles that share one story; summed
+    in_multi: int  # articles of events with more than one article
+    multi: int  # such events
+    not_alone: int  # articles sharing a story with a same-event article within 48 h
+    with_mates: int  # articles with a same-event article within 48 h
+    together: int  # same-event pairs within 48 h in one story
+    pairs: int  # same-event pairs within 48 h
+    wrong: list[tuple[str, str]]  # article pairs of different events in one story
+    wrong_events: list[tuple[str, str]]
+    follow_ups: list[tuple[str, str]]
+
+    @property
+    def share(self) -> float:
+        return self.grouped / max(self.in_multi, 1)
+
+
+def measure(
+    items: list[Item], stories: dict[str, int], events: dict[str, tuple[str, str]]
+) -> Scores:
     labelled = [item for item in items if item.id in events]
     by_id = {item.id: item for item in items}
     event_of = {item.id: events[item.id][0] for item in labelled}
@@ -147,28 +168,50 @@ def score(
     for item in labelled:
         members[event_of[item.id]].append(item.id)
     multi = [ids for ids in members.values() if len(ids) > 1]
-    in_multi = sum(len(ids) for ids in multi)
-    grouped = sum(max(Counter(stories[i] for i in ids).values()) for ids in multi)
-    same = [
-        (a, b)
-        for ids in multi
-        for a, b in itertools.combinations(ids, 2)
-        if abs(by_id[a].at - by_id[b].at) <= timedelta(hours=48)
-    ]
-    together = sum(1 for a, b in same if stories[a] == stories[b])
+    near = timedelta(hours=48)
+    mates = {
+        a: [b for b in members[event_of[a]] if b != a and abs(by_id[a].at - by_id[b].at) <= near]
+        for a in event_of
+    }
+    same = [(a, b) for a in mates for b in mates[a] if a < b]
     wrong = [
         (a, b)
         for a, b in itertools.combinations([item.id for item in labelled], 2)
         if stories[a] == stories[b] and event_of[a] != event_of[b]
     ]
     wrong_events = sorted({tuple(sorted((event_of[a], event_of[b]))) for a, b in wrong})
-    follow_ups = [pair for pair in wrong_events if follows_either(pair, follows, event_of, members)]
-    austin = members[AUSTIN]
+    return Scores(
+        members=members,
+        grouped=sum(max(Counter(stories[i] for i in ids).values()) for ids in multi),
+        in_multi=sum(len(ids) for ids in multi),
+        multi=len(multi),
+        not_alone=sum(1 for a in mates if any(stories[a] == stories[b] for b in mates[a])),
+        with_mates=sum(1 for a in mates if mates[a]),
+        together=sum(1 for a, b in same if stories[a] == stories[b]),
+        pairs=len(same),
+        wrong=wrong,
+        wrong_events=wrong_events,  # type: ignore[arg-type]
+        follow_ups=[
+            pair
+            for pair in wrong_events
+            if follows_either(pair, follows, event_of, members)  # type: ignore[arg-type]
+        ],
+    )
+
+
+def score(
+    items: list[Item], stories: dict[str, int], events: dict[str, tuple[str, str]], show: int
+) -> None:
+    found = measure(items, stories, events)
+    by_id = {item.id: item for item in items}
+    labelled = [item for item in items if item.id in events]
+    event_of = {item.id: events[item.id][0] for item in labelled}
+    austin = found.members[AUSTIN]
     austin_story = Counter(stories[i] for i in austin)
     story_size = Counter(stories.values())
     (main, main_count), *_ = austin_story.most_common()
     print(
-        f"labelled items (core, related): {len(labelled)} in {len(members)} events; "
+        f"labelled items (core, related): {len(labelled)} in {len(found.members)} events; "
         f"{len({stories[item.id] for item in labelled})} stories"
     )
     print(
@@ -176,28 +219,54 @@ def score(
         f"the largest holds {main_count} of them and {story_size[main] - main_count} other "
         f"article(s)   target: one story of 8"
     )
+    joined, joinable = found.grouped - found.multi, found.in_multi - found.multi
     print(
-        f"same-event articles grouped     {grouped - len(multi)}/{in_multi - len(multi)} joined "
-        f"their event's story = {(grouped - len(multi)) / max(in_multi - len(multi), 1):.3f}; "
-        f"largest share per event {grouped}/{in_multi} = {grouped / in_multi:.3f}   target >= 0.9"
+        f"same-event articles grouped     {joined}/{joinable} joined their event's story = "
+        f"{joined / max(joinable, 1):.3f}; largest share per event {found.grouped}/"
+        f"{found.in_multi} = {found.share:.3f}   target >= 0.9"
     )
     print(
-        f"same-event pairs within 48 h    {together}/{len(same)} in one story = "
-        f"{together / max(len(same), 1):.3f}"
+        f"  not alone                     {found.not_alone}/{found.with_mates} share a story "
+        f"with some same-event article within 48 h = "
+        f"{found.not_alone / max(found.with_mates, 1):.3f}"
     )
     print(
-        f"different events merged         {len(wrong_events)} event pairs ({len(wrong)} article "
-        f"pairs); {len(follow_ups)} of them a reaction or next step of the other   target 0"
+        f"same-event pairs within 48 h    {found.together}/{found.pairs} in one story = "
+        f"{found.together / max(found.pairs, 1):.3f}"
     )
-    for pair in wrong_events[:show]:
-        kind = "follow-up" if pair in follow_ups else "UNRELATED"
-        sample = next((a, b) for a, b in wrong if tuple(sorted((event_of[a], event_of[b]))) == pair)
+    print(
+        f"different events merged         {len(found.wrong_events)} event pairs "
+        f"({len(found.wrong)} article pairs); {len(found.follow_ups)} of them a reaction or next "
+        f"step of the other   target 0"
+    )
+    for pair in found.wrong_events[:show]:
+        kind = "follow-up" if pair in found.follow_ups else "UNRELATED"
+        sample = next(
+            (a, b) for a, b in found.wrong if tuple(sorted((event_of[a], event_of[b]))) == pair
+        )
         print(f"  {kind:<9} {pair[0]}  +  {pair[1]}")
         for article in sample:
             print(f"              {by_id[article].title[:100]}")
     unlabelled = Counter(stories[item.id] for item in items if item.id not in events)
     mixed = {stories[item.id] for item in labelled if unlabelled[stories[item.id]]}
     print(f"stories of labelled items that also hold unlabelled ('no') items: {len(mixed)}")
+
+
+def sweep(items: list[Item], settings: StorySettings, events: dict[str, tuple[str, str]]) -> None:
+    """The trade-off the event threshold sets: more grouping, more different events merged."""
+    print("\nthe trade-off (event_similarity, with names 0.1 lower; other settings as configured):")
+    for threshold in (0.25, 0.3, 0.35, 0.4, 0.44, 0.5, 0.6):
+        changed = settings.model_copy(
+            update={
+                "event_similarity": threshold,
+                "event_similarity_with_names": round(threshold - 0.1, 2),
+            }
+        )
+        found = measure(items, replay(items, changed), events)
+        print(
+            f"  {threshold:.2f}: largest share per event {found.share:.3f}, different events "
+            f"merged {len(found.wrong_events)} ({len(found.follow_ups)} follow-ups)"
+        )
 
 
 def follows_either(
@@ -274,6 +343,7 @@ def main() -> None:
     events = read_events(args.events)
     print(f"settings: {settings.model_dump()}\n")
     score(dev, replay(dev, settings), events, args.show)
+    sweep(dev, settings, events)
     everything = sorted(dev + read(args.data / "background-2023.jsonl"), key=lambda i: i.at)
     speed(everything, settings, args.stored)
     if args.database != "none":

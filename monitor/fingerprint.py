@@ -88,20 +88,25 @@ def duplicate_similarity(a: bytes, b: bytes) -> float:
     return float(np.count_nonzero(left == right)) / len(left)
 
 
+@lru_cache(maxsize=1 << 16)
 def term_key(term: str) -> int:
-    """A term's lookup key: 63 bits of its BLAKE2b hash, never 0 (reserved)."""
+    """A term's lookup key: 63 bits of its BLAKE2b hash, never 0 (reserved). Remembered:
+    the words of the news repeat, and an article is filed and looked up by the same keys."""
     return _key(b"t" + term.encode())
 
 
 def band_keys(print_: StoryFingerprint) -> list[int]:
     """The LSH band keys of a signature: a band is ``ROWS`` consecutive values."""
-    if not print_.signature:
-        return []
+    return list(_band_keys(print_.signature)) if print_.signature else []
+
+
+@lru_cache(maxsize=256)  # an article is looked up, then filed, by the same keys
+def _band_keys(signature: bytes) -> tuple[int, ...]:
     width = ROWS * 4
-    return [
-        _key(b"b" + bytes([band]) + print_.signature[band * width : (band + 1) * width])
+    return tuple(
+        _key(b"b" + bytes([band]) + signature[band * width : (band + 1) * width])
         for band in range(BANDS)
-    ]
+    )
 
 
 def _key(data: bytes) -> int:

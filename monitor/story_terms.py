@@ -10,6 +10,7 @@ Pure functions; no model and no network.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from monitor.tokens import Tokens, normalise, tokenize
 
@@ -62,6 +63,26 @@ _SYNONYMS = {
     "revoke": "repeal",
     "rescind": "repeal",
 }
+
+# Headline verbs of a reaction to an event ("Iraq condemns US strikes", "Turkey urged to
+# apologise"): a reaction is news of its own, not another report of what it reacts to. Word
+# starts, to take every form of the verb.
+_REACTIONS = (
+    "condemn",
+    "denounc",
+    "slam",
+    "blast",
+    "rebuk",
+    "critici",
+    "protest",
+    "reject",
+    "warn",
+    "urg",
+    "demand",
+    "apolog",
+    "welcom",
+    "prais",
+)
 
 # "U.S.", "U.N.", "U.K.": dotted acronyms written as one word, so "US" and "U.S." agree.
 _DOTTED = re.compile(r"\b((?:[A-Za-z]\.){2,})")
@@ -153,3 +174,9 @@ def shingles(text: str, size: int = 3) -> list[str]:
     if len(words) < size:
         return [" ".join(words)] if words else []
     return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
+
+
+@lru_cache(maxsize=1 << 14)
+def is_reaction(title_terms: frozenset[str]) -> bool:
+    """Whether a headline reports a reaction: it has a word such as "condemns" or "urges"."""
+    return any(term.startswith(_REACTIONS) for term in title_terms)

@@ -139,6 +139,27 @@ def test_different_counts_in_headlines_are_different_events() -> None:
     assert decide(later, NOW, [earlier], FLAT, SETTINGS).story_id is None
 
 
+def test_a_reaction_is_not_another_report_of_what_it_reacts_to() -> None:
+    strikes = candidate(
+        1,
+        "US strikes kill eight Iran-backed fighters in Iraq",
+        "U.S. strikes on Kataib Hezbollah sites in Iraq killed eight fighters, officials said.",
+    )
+    reaction = fingerprint(
+        "Iraq condemns US strikes that killed eight Iran-backed fighters",
+        "Baghdad denounced the U.S. strikes on Kataib Hezbollah as a breach of its sovereignty.",
+    )
+    assert event_similarity(reaction, strikes.fingerprint, FLAT, 2.0) > SETTINGS.event_similarity
+    assert decide(reaction, NOW, [strikes], FLAT, SETTINGS).story_id is None
+    # Two reports of the reaction are one event.
+    stored = Candidate(2, 102, NOW, reaction)
+    again = fingerprint(
+        "Iraq slams US strikes that killed eight Iran-backed fighters",
+        "Baghdad denounces the strikes as a breach of its sovereignty.",
+    )
+    assert decide(again, NOW, [strikes, stored], FLAT, SETTINGS).story_id == 102
+
+
 def test_rare_terms_weigh_more_than_the_topic_everyone_shares() -> None:
     weight = rarity({"iraq": 900, "us": 950, "austin": 2}, 1000)
     assert weight("austin") > 3 * weight("iraq")
