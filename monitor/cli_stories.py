@@ -1,14 +1,19 @@
-"""``monitor stories``: the stories seen lately, and why each article of one was put there."""
+"""``monitor stories``: the stories seen lately, why each article of one was put there, and
+taking an article out of a story it was wrongly put in."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.cli_output import print_table, when
 from monitor.settings import Settings
+
+if TYPE_CHECKING:
+    from monitor.records import NewArticle
+    from monitor.store import Store
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 
@@ -16,6 +21,7 @@ _REASONS = {
     "new": "started the story",
     "duplicate": "a copy of",
     "event": "the same event as",
+    "split": "split off by an operator from the story of",
 }
 
 
@@ -28,6 +34,12 @@ def add_story_commands(commands: Any) -> None:
         "show", help="one story: its articles and why each was grouped (which article, how close)"
     )
     show.add_argument("id", type=int)
+    split = actions.add_parser(
+        "split",
+        help="take an article out of its story into one of its own, alerting as a new story "
+        "would: for two events wrongly grouped as one",
+    )
+    split.add_argument("article", type=int, help="the article's id, as `stories show` lists it")
 
 
 def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
@@ -35,6 +47,8 @@ def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
 
     async def go() -> int:
         async with open_store(settings) as store:
+            if args.stories_command == "split":
+                return await _split(store, settings, args.article)
             if args.stories_command == "show":
                 found = await store.story_detail(args.id)
                 if found is None:
@@ -83,6 +97,45 @@ def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return asyncio.run(go())
+
+
+async def _split(store: Store, settings: Settings, article_id: int) -> int:
+    from monitor.alerts import alert_payload
+    from monitor.runtime import utc_now
+    from monitor.webhook import configured_endpoints
+
+    endpoints = configured_endpoints(settings)
+    await store.ensure_endpoints([endpoint.name for endpoint in endpoints])
+    now = utc_now()
+
+    def payload_for(article: NewArticle, source_title: str, source_url: str) -> Any:
+        return lambda alert_id, match: alert_payload(
+            alert_id,
+            match,
+            article,
+            source_title=source_title,
+            source_url=source_url,
+            detected_at=now,
+        )
+
+    def recipients(topic: str) -> list[str]:
+        return [endpoint.name for endpoint in endpoints if endpoint.wants(topic)]
+
+    outcome = await store.split_article(
+        article_id, recipients, payload_for, now, stories=settings.stories
+    )
+    if outcome is None:
+        print(f"monitor: no article {article_id}", file=sys.stderr)
+        return EXIT_FAILURE
+    if outcome.left_story_id is None:
+        print(f"article {article_id} is alone in story {outcome.story_id} already")
+        return EXIT_OK
+    print(
+        f"article {article_id} left story {outcome.left_story_id} for story "
+        f"{outcome.story_id}; {outcome.alerts} alert(s) queued"
+        + (", sent by the running daemon or the next `monitor once`" if outcome.alerts else "")
+    )
+    return EXIT_OK
 
 
 def _why(reason: str | None, closest: int | None) -> str:

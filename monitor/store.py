@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +22,9 @@ from monitor.records import NewArticle, TopicMatch
 from monitor.settings import StorySettings
 from monitor.status_store import StatusStore
 from monitor.story_store import StoryNews, StoryStore, story_info
-from monitor.tables import AlertRow, ArticleRow, MatchRow
+from monitor.tables import AlertRow, ArticleRow, FeedRow, FingerprintRow, MatchRow, StoryRow
 
-__all__ = ["AlertPayloadBuilder", "AlertStatus", "FeedStatus", "Store"]
+__all__ = ["AlertPayloadBuilder", "AlertStatus", "FeedStatus", "SplitOutcome", "Store"]
 
 Recipients = Callable[[str], Sequence[str]]
 
@@ -40,6 +41,16 @@ def _reasons(news: StoryNews, takes_updates: bool) -> tuple[str, ...] | None:
     if news.more_sources and takes_updates:
         return ("sources",)
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class SplitOutcome:
+    """Where ``split_article`` put an article: its story now, the story it left (None: it
+    was alone in its story already, and nothing changed), and how many alerts it queued."""
+
+    story_id: int
+    left_story_id: int | None
+    alerts: int
 
 
 class Store(FeedStore, OutboxStore, StatusStore, StoryStore):
@@ -154,6 +165,108 @@ class Store(FeedStore, OutboxStore, StatusStore, StoryStore):
                     )
                     queued += 1
             return queued
+
+    async def split_article(
+        self,
+        article_id: int,
+        recipients: Recipients,
+        payload_for: Callable[[NewArticle, str, str], AlertPayloadBuilder],
+        now: datetime,
+        *,
+        stories: StorySettings = _DEFAULT_STORIES,
+    ) -> SplitOutcome | None:
+        """Take an article out of its story into a story of its own: an operator's correction
+        of two events grouped as one. The article then alerts as the first article of a new
+        story does (``payload_for(article, source title, source URL)`` builds its alerts), and
+        the story it left is counted again. None when there is no such article."""
+        async with self._writing() as session:
+            await self._lock_story_decisions(session)
+            article = await session.get(ArticleRow, article_id)
+            if article is None:
+                return None
+            left = article.story_id
+            if left is not None:
+                size = await session.scalar(
+                    select(func.count(ArticleRow.id)).where(ArticleRow.story_id == left)
+                )
+                if size == 1:
+                    return SplitOutcome(story_id=left, left_story_id=None, alerts=0)
+            print_ = await session.get(FingerprintRow, article_id)
+            at = print_.at if print_ else min(article.published_at or now, now)
+            story = StoryRow(title=article.title, first_seen_at=at, last_seen_at=at, created_at=now)
+            session.add(story)
+            await session.flush()
+            article.story_id = story.id
+            if print_ is not None:
+                print_.reason = "split"
+            await session.flush()
+            if left is not None and (old := await session.get(StoryRow, left)) is not None:
+                await self._recount(session, old)
+                await self._refresh_pending(session, await story_info(session, left))
+            await self._recount(session, story)
+            info = await story_info(session, story.id)
+            feed = await session.get(FeedRow, article.feed_id) if article.feed_id else None
+            source_title = article.source_title or (feed.title or feed.name if feed else "") or ""
+            matches = await session.scalars(
+                select(MatchRow).where(MatchRow.article_id == article_id).order_by(MatchRow.id)
+            )
+            stored = [
+                TopicMatch(m.topic, m.level, m.score, tuple(m.terms), tuple(m.rules))  # type: ignore[arg-type]
+                for m in matches
+            ]
+            payload = payload_for(
+                NewArticle(
+                    feed_id=article.feed_id or 0,
+                    guid=article.guid,
+                    url=article.url,
+                    canonical_url=article.canonical_url,
+                    title=article.title,
+                    summary=article.summary,
+                    text="",
+                    published_at=article.published_at,
+                    language=article.language,
+                    matches=tuple(stored),
+                ),
+                source_title,
+                feed.url if feed else "",
+            )
+            already = set(
+                (
+                    await session.execute(
+                        select(AlertRow.endpoint, AlertRow.topic).where(
+                            AlertRow.article_id == article_id, AlertRow.kind == ARTICLE_MATCHED
+                        )
+                    )
+                ).all()
+            )
+            queued = 0
+            for match in stored:
+                news = await self._story_news(
+                    session, story.id, match, story.source_count, now, stories.update_after_sources
+                )
+                if not news.first_alert:
+                    continue
+                for endpoint in recipients(match.topic):
+                    if (endpoint, match.topic) in already:  # it alerted when it came
+                        continue
+                    alert_id = str(uuid.uuid4())
+                    session.add(
+                        AlertRow(
+                            id=alert_id,
+                            kind=ARTICLE_MATCHED,
+                            article_id=article_id,
+                            story_id=story.id,
+                            topic=match.topic,
+                            endpoint=endpoint,
+                            status="pending",
+                            payload=with_story(payload(alert_id, match), info),
+                            attempts=0,
+                            next_attempt_at=now,
+                            created_at=now,
+                        )
+                    )
+                    queued += 1
+            return SplitOutcome(story_id=story.id, left_story_id=left, alerts=queued)
 
     async def match_levels(self, canonical_url: str) -> list[tuple[str, list[str]]]:
         """The level and the fired rules of each topic an article matched."""

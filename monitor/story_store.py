@@ -124,16 +124,31 @@ class StoryStore(StoreBase):
         )
         if print_ is not None:
             await self._file(session, article_id, print_, at, decision)
-        published = (
+        await self._recount(session, story)
+        return Placement(story_id=story.id, decision=decision, sources=story.source_count)
+
+    async def _recount(self, session: AsyncSession, story: StoryRow) -> None:
+        """A story's articles and outlets counted, and its first and last article times."""
+        rows = (
             await session.execute(
-                select(ArticleRow.feed_id, ArticleRow.url).where(ArticleRow.story_id == story.id)
+                select(
+                    ArticleRow.feed_id,
+                    ArticleRow.url,
+                    FingerprintRow.at,
+                    ArticleRow.published_at,
+                    ArticleRow.created_at,
+                )
+                .outerjoin(FingerprintRow, FingerprintRow.article_id == ArticleRow.id)
+                .where(ArticleRow.story_id == story.id)
             )
         ).all()
-        story.article_count = len(published)
-        story.source_count = max(len({source_key(feed, url) for feed, url in published}), 1)
-        story.first_seen_at = min(story.first_seen_at, at)
-        story.last_seen_at = max(story.last_seen_at, at)
-        return Placement(story_id=story.id, decision=decision, sources=story.source_count)
+        story.article_count = len(rows)
+        story.source_count = max(len({source_key(feed, url) for feed, url, *_ in rows}), 1)
+        times = [
+            filed or min(published or created, created) for _, _, filed, published, created in rows
+        ]
+        if times:
+            story.first_seen_at, story.last_seen_at = min(times), max(times)
 
     async def _term_counts(self, session: AsyncSession, terms: Iterable[str]) -> dict[str, int]:
         wanted = [EVERY_ARTICLE, *terms]

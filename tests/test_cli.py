@@ -33,6 +33,7 @@ COMMANDS = [
     ["stories"],
     ["stories", "list"],
     ["stories", "show"],
+    ["stories", "split"],
     ["topics"],
     ["topics", "check"],
     ["db"],

@@ -156,3 +156,44 @@ async def test_stories_list_and_show_explain_the_grouping(
     assert out.count("a copy of") == 2
     status, _, err = await monitor("--config", str(config), "stories", "show", "999", cwd=tmp_path)
     assert (status, err.strip()) == (1, "monitor: no story 999")
+
+
+async def test_an_operator_splits_a_wrongly_grouped_article_and_it_alerts(
+    site: Site, receiver: Receiver, tmp_path: Path, sqlite_url: str
+) -> None:
+    config = write_config(
+        tmp_path / "monitor.toml",
+        database_url=sqlite_url,
+        feeds=serve_outlets(site),
+        webhook_url=receiver.url,
+    )
+    assert (await monitor("--config", str(config), "once", cwd=tmp_path))[0] == 0
+    [first] = receiver.deliveries
+    story_id = first.payload["story"]["id"]
+    _, out, _ = await monitor(
+        "--config", str(config), "stories", "show", str(story_id), cwd=tmp_path
+    )
+    copies = [line.split()[0] for line in out.splitlines() if "a copy of" in line]
+    assert len(copies) == 2
+
+    status, out, _ = await monitor(
+        "--config", str(config), "stories", "split", copies[0], cwd=tmp_path
+    )
+    assert status == 0
+    assert f"article {copies[0]} left story {story_id} for story" in out
+    assert "1 alert(s) queued" in out
+    assert (await monitor("--config", str(config), "once", cwd=tmp_path))[0] == 0
+
+    [_, second] = receiver.deliveries
+    assert second.payload["type"] == "article.matched"
+    assert second.payload["story"]["id"] != story_id
+    assert second.payload["story"]["article_count"] == 1
+    assert second.payload["title"] != first.payload["title"]
+    status, out, _ = await monitor(
+        "--config", str(config), "stories", "show", str(story_id), cwd=tmp_path
+    )
+    assert "2 article(s) from 2 source(s)" in out
+    status, out, _ = await monitor(
+        "--config", str(config), "stories", "split", copies[0], cwd=tmp_path
+    )
+    assert (status, "alone in story" in out) == (0, True)

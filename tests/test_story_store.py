@@ -16,7 +16,7 @@ from monitor.database import open_engine, upgrade_schema
 from monitor.fingerprint import fingerprint
 from monitor.records import NewArticle, TopicMatch
 from monitor.settings import StorySettings
-from monitor.store import Store
+from monitor.store import SplitOutcome, Store
 
 NOW = datetime(2024, 1, 26, 12, 0, tzinfo=UTC)
 ALERT = TopicMatch("talks", "alert", 5.0, ("Iraq",), ("withdrawal",))
@@ -180,6 +180,61 @@ async def test_a_digest_lists_a_story_once_and_leaves_out_stories_already_alerte
     assert entry["title"] == headlines[0]
     assert entry["story"]["article_count"] == 3
     assert [s["article_title"] for s in entry["story"]["sources"]] == headlines
+
+
+def payload_for(article: NewArticle, source: str, _url: str) -> Any:
+    return lambda alert_id, match: {"id": alert_id, "title": article.title, "source": source}
+
+
+async def test_an_article_split_off_its_story_alerts_as_a_story_of_its_own(
+    store: Store,
+) -> None:
+    first, second = await feeds(store, 2)
+    await store.save_article(article(first, 1, "US, Iraq open talks", WIRE), to("a"), payload, NOW)
+    joined = article(second, 2, "Talks on US troop exit begin", WIRE)
+    assert await store.save_article(joined, to("a"), payload, NOW) == 0
+    [story] = await store.list_stories()
+    detail = await store.story_detail(story.id)
+    assert detail is not None
+    original, wrongly = detail[1]
+
+    outcome = await store.split_article(wrongly.id, to("a", "b"), payload_for, NOW)
+    assert outcome is not None
+    assert outcome.left_story_id == story.id
+    assert outcome.alerts == 2
+    stories = {found.id: found for found in await store.list_stories()}
+    assert (stories[story.id].article_count, stories[story.id].source_count) == (1, 1)
+    assert stories[outcome.story_id].article_count == 1
+    alerts = [a for a in await store.list_alerts() if a.title == "Talks on US troop exit begin"]
+    assert sorted(alert.endpoint for alert in alerts) == ["a", "b"]
+    shown = await store.alert_detail(alerts[0].id)
+    assert shown is not None
+    assert shown.payload["source"] == "Outlet 2"
+    assert shown.payload["story"]["id"] == outcome.story_id
+    moved = await store.story_detail(outcome.story_id)
+    assert moved is not None
+    assert [(a.id, a.reason, a.closest_article_id) for a in moved[1]] == [
+        (wrongly.id, "split", original.id)
+    ]
+
+    # Alone in its story now: splitting again changes nothing.
+    again = await store.split_article(wrongly.id, to("a"), payload_for, NOW)
+    assert again == SplitOutcome(story_id=outcome.story_id, left_story_id=None, alerts=0)
+    assert await store.split_article(999_999, to("a"), payload_for, NOW) is None
+
+
+async def test_an_article_that_alerted_is_not_alerted_again_when_split_off(store: Store) -> None:
+    first, second = await feeds(store, 2)
+    alerted = article(first, 1, "US, Iraq open talks", WIRE)
+    await store.save_article(alerted, to("a"), payload, NOW)
+    await store.save_article(article(second, 2, "Talks on troop exit", WIRE), to("a"), payload, NOW)
+    [story] = await store.list_stories()
+    detail = await store.story_detail(story.id)
+    assert detail is not None
+    outcome = await store.split_article(detail[1][0].id, to("a"), payload_for, NOW)
+    assert outcome is not None
+    assert (outcome.left_story_id, outcome.alerts) == (story.id, 0)
+    assert len(await store.list_alerts()) == 1
 
 
 async def test_different_events_with_the_same_actors_stay_apart(store: Store) -> None:
