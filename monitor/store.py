@@ -14,15 +14,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.alerts import ARTICLE_MATCHED, STORY_UPDATED, with_story
 from monitor.feed_store import FeedStatus, FeedStore
 from monitor.outbox import AlertStatus, OutboxStore
-from monitor.records import NewArticle, TopicMatch
+from monitor.records import NewArticle, StoryInfo, TopicMatch
 from monitor.settings import StorySettings
 from monitor.status_store import StatusStore
 from monitor.story_store import StoryNews, StoryStore, story_info
-from monitor.tables import AlertRow, ArticleRow, FeedRow, FingerprintRow, MatchRow, StoryRow
+from monitor.tables import AlertRow, ArticleRow, FeedRow, MatchRow
 
 __all__ = ["AlertPayloadBuilder", "AlertStatus", "FeedStatus", "SplitOutcome", "Store"]
 
@@ -147,21 +148,8 @@ class Store(FeedStore, OutboxStore, StatusStore, StoryStore):
                     reasons = _reasons(news, endpoint in story_updates)
                     if reasons is None:
                         continue
-                    alert_id = str(uuid.uuid4())
                     session.add(
-                        AlertRow(
-                            id=alert_id,
-                            kind=STORY_UPDATED if reasons else ARTICLE_MATCHED,
-                            article_id=article_id,
-                            story_id=placed.story_id,
-                            topic=match.topic,
-                            endpoint=endpoint,
-                            status="pending",
-                            payload=with_story(payload(alert_id, match), story, reasons=reasons),
-                            attempts=0,
-                            next_attempt_at=now,
-                            created_at=now,
-                        )
+                        _alert(article_id, story, match, endpoint, payload, now, reasons=reasons)
                     )
                     queued += 1
             return queued
@@ -191,45 +179,10 @@ class Store(FeedStore, OutboxStore, StatusStore, StoryStore):
                 )
                 if size == 1:
                     return SplitOutcome(story_id=left, left_story_id=None, alerts=0)
-            print_ = await session.get(FingerprintRow, article_id)
-            at = print_.at if print_ else min(article.published_at or now, now)
-            story = StoryRow(title=article.title, first_seen_at=at, last_seen_at=at, created_at=now)
-            session.add(story)
-            await session.flush()
-            article.story_id = story.id
-            if print_ is not None:
-                print_.reason = "split"
-            await session.flush()
-            if left is not None and (old := await session.get(StoryRow, left)) is not None:
-                await self._recount(session, old)
-                await self._refresh_pending(session, await story_info(session, left))
-            await self._recount(session, story)
+            story = await self._split_off(session, article, now)
             info = await story_info(session, story.id)
-            feed = await session.get(FeedRow, article.feed_id) if article.feed_id else None
-            source_title = article.source_title or (feed.title or feed.name if feed else "") or ""
-            matches = await session.scalars(
-                select(MatchRow).where(MatchRow.article_id == article_id).order_by(MatchRow.id)
-            )
-            stored = [
-                TopicMatch(m.topic, m.level, m.score, tuple(m.terms), tuple(m.rules))  # type: ignore[arg-type]
-                for m in matches
-            ]
-            payload = payload_for(
-                NewArticle(
-                    feed_id=article.feed_id or 0,
-                    guid=article.guid,
-                    url=article.url,
-                    canonical_url=article.canonical_url,
-                    title=article.title,
-                    summary=article.summary,
-                    text="",
-                    published_at=article.published_at,
-                    language=article.language,
-                    matches=tuple(stored),
-                ),
-                source_title,
-                feed.url if feed else "",
-            )
+            stored, source_title, source_url = await _stored_article(session, article)
+            payload = payload_for(stored, source_title, source_url)
             already = set(
                 (
                     await session.execute(
@@ -240,7 +193,7 @@ class Store(FeedStore, OutboxStore, StatusStore, StoryStore):
                 ).all()
             )
             queued = 0
-            for match in stored:
+            for match in stored.matches:
                 news = await self._story_news(
                     session, story.id, match, story.source_count, now, stories.update_after_sources
                 )
@@ -249,22 +202,7 @@ class Store(FeedStore, OutboxStore, StatusStore, StoryStore):
                 for endpoint in recipients(match.topic):
                     if (endpoint, match.topic) in already:  # it alerted when it came
                         continue
-                    alert_id = str(uuid.uuid4())
-                    session.add(
-                        AlertRow(
-                            id=alert_id,
-                            kind=ARTICLE_MATCHED,
-                            article_id=article_id,
-                            story_id=story.id,
-                            topic=match.topic,
-                            endpoint=endpoint,
-                            status="pending",
-                            payload=with_story(payload(alert_id, match), info),
-                            attempts=0,
-                            next_attempt_at=now,
-                            created_at=now,
-                        )
-                    )
+                    session.add(_alert(article_id, info, match, endpoint, payload, now))
                     queued += 1
             return SplitOutcome(story_id=story.id, left_story_id=left, alerts=queued)
 
@@ -282,3 +220,57 @@ class Store(FeedStore, OutboxStore, StatusStore, StoryStore):
     async def count_articles(self) -> int:
         async with self._sessions() as session:
             return int(await session.scalar(select(func.count(ArticleRow.id))) or 0)
+
+
+def _alert(
+    article_id: int,
+    story: StoryInfo,
+    match: TopicMatch,
+    endpoint: str,
+    payload: AlertPayloadBuilder,
+    now: datetime,
+    *,
+    reasons: tuple[str, ...] = (),
+) -> AlertRow:
+    """The outbox row of an alert (no ``reasons``) or a ``story.updated`` event, due now."""
+    alert_id = str(uuid.uuid4())
+    return AlertRow(
+        id=alert_id,
+        kind=STORY_UPDATED if reasons else ARTICLE_MATCHED,
+        article_id=article_id,
+        story_id=story.id,
+        topic=match.topic,
+        endpoint=endpoint,
+        status="pending",
+        payload=with_story(payload(alert_id, match), story, reasons=reasons),
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+async def _stored_article(
+    session: AsyncSession, article: ArticleRow
+) -> tuple[NewArticle, str, str]:
+    """A stored article as alerts describe it, with its matches, its outlet's name and feed."""
+    feed = await session.get(FeedRow, article.feed_id) if article.feed_id else None
+    matches = await session.scalars(
+        select(MatchRow).where(MatchRow.article_id == article.id).order_by(MatchRow.id)
+    )
+    found = NewArticle(
+        feed_id=article.feed_id or 0,
+        guid=article.guid,
+        url=article.url,
+        canonical_url=article.canonical_url,
+        title=article.title,
+        summary=article.summary,
+        text="",
+        published_at=article.published_at,
+        language=article.language,
+        matches=tuple(
+            TopicMatch(m.topic, m.level, m.score, tuple(m.terms), tuple(m.rules))  # type: ignore[arg-type]
+            for m in matches
+        ),
+    )
+    source_title = article.source_title or (feed.title or feed.name if feed else "") or ""
+    return found, source_title, feed.url if feed else ""

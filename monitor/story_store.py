@@ -81,7 +81,7 @@ class StoryArticle:
     url: str
     source: str
     at: datetime | None
-    reason: str | None  # new, duplicate, event; None: stored without a fingerprint
+    reason: str | None  # new, duplicate, event, split; None: stored without a fingerprint
     similarity: float | None
     closest_article_id: int | None
     shared: tuple[str, ...]
@@ -126,6 +126,26 @@ class StoryStore(StoreBase):
             await self._file(session, article_id, print_, at, decision)
         await self._recount(session, story)
         return Placement(story_id=story.id, decision=decision, sources=story.source_count)
+
+    async def _split_off(
+        self, session: AsyncSession, article: ArticleRow, now: datetime
+    ) -> StoryRow:
+        """Move ``article`` into a new story of its own, its decision marked "split"; the
+        story it left is counted again and its waiting alerts list its outlets anew."""
+        print_ = await session.get(FingerprintRow, article.id)
+        at = print_.at if print_ else min(article.published_at or now, now)
+        story = StoryRow(title=article.title, first_seen_at=at, last_seen_at=at, created_at=now)
+        session.add(story)
+        await session.flush()
+        left, article.story_id = article.story_id, story.id
+        if print_ is not None:
+            print_.reason = "split"
+        await session.flush()
+        if left is not None and (old := await session.get(StoryRow, left)) is not None:
+            await self._recount(session, old)
+            await self._refresh_pending(session, await story_info(session, left))
+        await self._recount(session, story)
+        return story
 
     async def _recount(self, session: AsyncSession, story: StoryRow) -> None:
         """A story's articles and outlets counted, and its first and last article times."""

@@ -162,7 +162,7 @@ class FingerprintRow(Base):
     names: Mapped[list[str]]
     numbers: Mapped[list[str]]
     signature: Mapped[bytes] = mapped_column(LargeBinary)
-    reason: Mapped[str] = mapped_column(String(16))  # new, duplicate or event
+    reason: Mapped[str] = mapped_column(String(16))  # new, duplicate, event or split
     similarity: Mapped[float]
     closest_article_id: Mapped[int | None] = mapped_column(
         ForeignKey("articles.id", ondelete="SET NULL")
