@@ -5,7 +5,8 @@ day's entries spread evenly over the day in file order) through the story groupi
 configured ``[stories]`` settings, and scores the ``core`` and ``related`` items against the
 hand-labelled events of ``bench/story_events.tsv`` (the file says how they were made): stories
 against events, the 7 March 2023 Baghdad visit, the share of same-event articles grouped, and
-every pair of different events put in one story (a sample is printed).
+every pair of different events put in one story (a sample is printed). Then the same for a
+range of ``event_similarity`` thresholds: the trade-off an operator chooses from.
 
 Then the speed: the dev and background entries, repeated a year apart per copy, are grouped
 one after another until ``--stored`` articles are stored, timing each tenth; the lookup is an

@@ -129,9 +129,8 @@ async def test_an_endpoint_with_story_updates_hears_when_more_outlets_carry_the_
         await updates.close()
 
 
-async def test_stories_list_and_show_explain_the_grouping(
-    site: Site, receiver: Receiver, tmp_path: Path, sqlite_url: str
-) -> None:
+async def checked_once(site: Site, receiver: Receiver, tmp_path: Path, sqlite_url: str) -> Path:
+    """A config of the three outlets and the receiver, checked once by ``monitor once``."""
     config = write_config(
         tmp_path / "monitor.toml",
         database_url=sqlite_url,
@@ -139,6 +138,13 @@ async def test_stories_list_and_show_explain_the_grouping(
         webhook_url=receiver.url,
     )
     assert (await monitor("--config", str(config), "once", cwd=tmp_path))[0] == 0
+    return config
+
+
+async def test_stories_list_and_show_explain_the_grouping(
+    site: Site, receiver: Receiver, tmp_path: Path, sqlite_url: str
+) -> None:
+    config = await checked_once(site, receiver, tmp_path, sqlite_url)
 
     status, out, _ = await monitor("--config", str(config), "stories", "list", cwd=tmp_path)
     assert status == 0
@@ -161,13 +167,7 @@ async def test_stories_list_and_show_explain_the_grouping(
 async def test_an_operator_splits_a_wrongly_grouped_article_and_it_alerts(
     site: Site, receiver: Receiver, tmp_path: Path, sqlite_url: str
 ) -> None:
-    config = write_config(
-        tmp_path / "monitor.toml",
-        database_url=sqlite_url,
-        feeds=serve_outlets(site),
-        webhook_url=receiver.url,
-    )
-    assert (await monitor("--config", str(config), "once", cwd=tmp_path))[0] == 0
+    config = await checked_once(site, receiver, tmp_path, sqlite_url)
     [first] = receiver.deliveries
     story_id = first.payload["story"]["id"]
     _, out, _ = await monitor(
