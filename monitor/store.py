@@ -122,7 +122,8 @@ class Store(FeedStore, OutboxStore, StatusStore, StoryStore):
                 session, article_id, article.title, article.fingerprint, at, now, stories
             )
             story = await story_info(session, placed.story_id)
-            await self._refresh_pending(session, story)
+            if not placed.new_story:  # a new story has no alerts waiting yet
+                await self._refresh_pending(session, story)
             queued = 0
             for match in article.matches:
                 session.add(
@@ -143,6 +144,7 @@ class Store(FeedStore, OutboxStore, StatusStore, StoryStore):
                     placed.sources,
                     now,
                     stories.update_after_sources,
+                    new_story=placed.new_story,
                 )
                 for endpoint in recipients(match.topic):
                     reasons = _reasons(news, endpoint in story_updates)
@@ -195,7 +197,13 @@ class Store(FeedStore, OutboxStore, StatusStore, StoryStore):
             queued = 0
             for match in stored.matches:
                 news = await self._story_news(
-                    session, story.id, match, story.source_count, now, stories.update_after_sources
+                    session,
+                    story.id,
+                    match,
+                    story.source_count,
+                    now,
+                    stories.update_after_sources,
+                    new_story=True,
                 )
                 if not news.first_alert:
                     continue

@@ -48,6 +48,7 @@ class Placement:
     story_id: int
     decision: Decision
     sources: int
+    new_story: bool = False  # the article started it
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,18 +115,30 @@ class StoryStore(StoreBase):
         found = None
         if decision.story_id is not None:
             found = await session.get(StoryRow, decision.story_id)
+        story = found or StoryRow(
+            title=title,
+            article_count=1,
+            source_count=1,
+            first_seen_at=at,
+            last_seen_at=at,
+            created_at=now,
+        )
         if found is None:
-            found = StoryRow(title=title, first_seen_at=at, last_seen_at=at, created_at=now)
-            session.add(found)
+            session.add(story)
             await session.flush()
-        story = found
         await session.execute(
             update(ArticleRow).where(ArticleRow.id == article_id).values(story_id=story.id)
         )
         if print_ is not None:
             await self._file(session, article_id, print_, at, decision)
-        await self._recount(session, story)
-        return Placement(story_id=story.id, decision=decision, sources=story.source_count)
+        if found is not None:  # a new story's counts are known: one article, one outlet
+            await self._recount(session, story)
+        return Placement(
+            story_id=story.id,
+            decision=decision,
+            sources=story.source_count,
+            new_story=found is None,
+        )
 
     async def _split_off(
         self, session: AsyncSession, article: ArticleRow, now: datetime
@@ -264,10 +277,12 @@ class StoryStore(StoreBase):
         sources: int,
         now: datetime,
         update_after_sources: int,
+        *,
+        new_story: bool = False,
     ) -> StoryNews:
         """Record the article's level for its story and topic; say what it changes."""
         level = match.level or "digest"
-        state = await session.get(StoryTopicRow, (story_id, match.topic))
+        state = None if new_story else await session.get(StoryTopicRow, (story_id, match.topic))
         previous = state.level if state is not None else None
         if state is None:
             state = StoryTopicRow(
