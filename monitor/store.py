@@ -23,6 +23,7 @@ from monitor.records import NewArticle, StoryInfo, TopicMatch
 from monitor.settings import StorySettings
 from monitor.status_store import StatusStore
 from monitor.story_store import StoryNews, StoryStore, story_info
+from monitor.story_views import StoryViews
 from monitor.tables import AlertRow, ArticleRow, FeedRow, MatchRow
 
 __all__ = ["AlertPayloadBuilder", "AlertStatus", "FeedStatus", "SplitOutcome", "Store"]
@@ -54,7 +55,7 @@ class SplitOutcome:
     alerts: int
 
 
-class Store(FeedStore, OutboxStore, StatusStore, StoryStore):
+class Store(FeedStore, OutboxStore, StatusStore, StoryStore, StoryViews):
     """Typed operations on the database; every method is one short transaction."""
 
     # Articles
