@@ -343,8 +343,13 @@ def main() -> None:
     dev = read(args.data / "dev-2023.jsonl")
     events = read_events(args.events)
     print(f"settings: {settings.model_dump()}\n")
-    score(dev, replay(dev, settings), events, args.show)
+    replayed = replay(dev, settings)
+    score(dev, replayed, events, args.show)
     sweep(dev, settings, events)
+    if args.database != "none":
+        from bench.stories_db import database_agreement
+
+        database_agreement(dev, settings, args.database, replayed)
     everything = sorted(dev + read(args.data / "background-2023.jsonl"), key=lambda i: i.at)
     speed(everything, settings, args.stored)
     if args.database != "none":

@@ -1,21 +1,24 @@
 """The database path of story grouping, for ``bench/stories.py --database sqlite|postgres``.
 
-A store is filled in bulk with fingerprinted articles (each its own story, with its index keys
-and term counts), then ``Store.save_article`` stores a batch of further articles one by one,
-each in one transaction: lock, article, lookup, decision, story, fingerprint, keys, counts,
-match, alerts. Timed once the store holds a tenth of the articles, and again when it holds all.
+First the labelled replay again, through ``Store.save_article`` on an empty database: its
+stories must be the in-memory replay's, pair for pair. Then the speed: a store is filled in
+bulk with fingerprinted articles (each its own story, with its index keys and term counts),
+then ``Store.save_article`` stores a batch of further articles one by one, each in one
+transaction: lock, article, lookup, decision, story, fingerprint, keys, counts, match, alerts.
+Timed once the store holds a tenth of the articles, and again when it holds all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from bench.poll import database_url
 from monitor.database import open_engine, upgrade_schema
@@ -72,6 +75,43 @@ async def _run(
         )
         filled = size + batch
     await engine.dispose()
+
+
+def database_agreement(
+    items: list[Any], settings: StorySettings, kind: str, replayed: dict[str, int]
+) -> None:
+    """Replay ``items`` through the database; count the pairs it groups otherwise than
+    ``replayed`` (the in-memory replay) does."""
+    with tempfile.TemporaryDirectory() as folder:
+        url = database_url(kind, folder, "agreement")
+        stored = asyncio.run(_replay(url, items, settings))
+    ids = sorted(replayed)
+    differ = sum(
+        1
+        for a, b in itertools.combinations(ids, 2)
+        if (stored[a] == stored[b]) != (replayed[a] == replayed[b])
+    )
+    print(
+        f"\nthe same replay through Store.save_article on {kind}: {len(set(stored.values()))} "
+        f"stories; pairs grouped otherwise than in memory: {differ} of "
+        f"{len(ids) * (len(ids) - 1) // 2:,}"
+    )
+
+
+async def _replay(url: str, items: list[Any], settings: StorySettings) -> dict[str, int]:
+    engine = open_engine(url)
+    await upgrade_schema(engine)
+    store = Store(engine)
+    await store.add_feed("https://bench.example/feed", "bench", NOW)
+    [feed] = await store.feeds_to_poll(None)
+    for number, item in enumerate(items):
+        print_ = fingerprint(item.title, item.text, lead_words=settings.lead_words)
+        article = _article(feed.id, number, item, item.at, print_)
+        await store.save_article(article, lambda _t: ["bench"], _payload, NOW, stories=settings)
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(ArticleRow.url, ArticleRow.story_id))).all()
+    await engine.dispose()
+    return {url.rsplit("/", 1)[1]: story_id for url, story_id in rows}
 
 
 def _nth(items: list[Any], number: int) -> tuple[Any, datetime]:

@@ -181,12 +181,12 @@ def decide(
         similarity = _cosine_to(new_vector, new_norm, candidate.fingerprint, weight, settings)
         if closest is None or similarity > closest[0]:
             closest = (similarity, candidate)
-        names_weight = sum(weight(name) for name in new.names & candidate.fingerprint.names)
         same_event = (
             similarity >= settings.event_similarity
             or (
                 similarity >= settings.event_similarity_with_names
-                and names_weight >= settings.shared_names_weight
+                and sum(weight(name) for name in new.names & candidate.fingerprint.names)
+                >= settings.shared_names_weight
             )
         ) and not one_reacts(new, candidate.fingerprint)
         if same_event and (event is None or similarity > event[0]):

@@ -81,9 +81,17 @@ class StoryStore(StoreBase):
         decision = Decision(story_id=None, reason="new")
         if print_ is not None:
             counts = await self._term_counts(session, print_.terms)
-            weight = rarity(counts, counts.pop(EVERY_ARTICLE, 0))
-            candidates = await self._candidates(session, print_, at, weight, settings)
-            decision = decide(print_, at, candidates, weight, settings)
+            total = counts.pop(EVERY_ARTICLE, 0)
+            candidates = await self._candidates(
+                session, print_, at, rarity(counts, total), settings
+            )
+            # The candidates' own terms weigh in their norms: count them too, or a term only a
+            # candidate has would weigh as if no article had it.
+            theirs = {term for found in candidates for term in found.fingerprint.terms}
+            if theirs - counts.keys():
+                counts.update(await self._term_counts(session, theirs - counts.keys()))
+                counts.pop(EVERY_ARTICLE, None)
+            decision = decide(print_, at, candidates, rarity(counts, total), settings)
         found = None
         if decision.story_id is not None:
             found = await session.get(StoryRow, decision.story_id)

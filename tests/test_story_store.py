@@ -237,6 +237,38 @@ async def test_an_article_that_alerted_is_not_alerted_again_when_split_off(store
     assert len(await store.list_alerts()) == 1
 
 
+async def test_terms_only_a_candidate_has_weigh_by_how_common_they_are(store: Store) -> None:
+    """The stored article's routine wording ("officials said in a statement...") is common
+    among stored articles and must weigh as little as it does in the pure decision, or it
+    drowns what the two reports share."""
+    [feed] = await feeds(store, 1)
+    routine = (
+        "Officials at the Pentagon said in a statement on Tuesday that the military operation "
+        "continued as planned, according to a spokesperson for the department, who added that "
+        "forces remained on alert across the region."
+    )
+    earlier = NOW - timedelta(days=10)  # counted, but outside the window
+    for number in range(60):
+        filler = article(feed, number, f"Report {number} on regional security", routine, DIGEST)
+        await store.save_article(replace(filler, published_at=earlier), to(), payload, NOW)
+    visit = article(feed, 100, "Austin lands in Baghdad", "Lloyd Austin arrived. " + routine)
+    await store.save_article(visit, to("a"), payload, NOW)
+    report = article(
+        feed,
+        101,
+        "Austin in Baghdad",
+        "Lloyd Austin met Iraqi leaders on an unannounced visit.",
+        published=NOW + timedelta(hours=1),
+    )
+    assert await store.save_article(report, to("a"), payload, NOW + timedelta(hours=1)) == 0
+
+    [story, *_] = await store.list_stories()
+    assert story.article_count == 2
+    detail = await store.story_detail(story.id)
+    assert detail is not None
+    assert [found.reason for found in detail[1]] == ["new", "event"]
+
+
 async def test_different_events_with_the_same_actors_stay_apart(store: Store) -> None:
     first, second = await feeds(store, 2)
     talks = article(first, 1, "US, Iraq open talks on troop withdrawal", WIRE)
