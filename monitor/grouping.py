@@ -96,26 +96,31 @@ def _cosine_to(
     norm: float,
     print_: StoryFingerprint,
     weight: Weights,
-    settings: StorySettings,
+    known: dict[str, float],
+    title_weight: float,
 ) -> float:
-    """``_cosine(vector, _vector(print_, ...))`` without building the second vector: the
-    decision compares every candidate, and this is most of its time."""
+    """``_cosine(vector, _vector(print_, ...))`` without building the second vector, with the
+    weights found so far in ``known``: the decision compares every candidate, and this is most
+    of its time."""
     dot = squares = 0.0
     for term in print_.terms:
-        value = weight(term) * (settings.title_weight if term in print_.title_terms else 1.0)
+        value = known.get(term)
+        if value is None:
+            value = known[term] = weight(term)
+        if term in print_.title_terms:
+            value *= title_weight
         squares += value * value
         if term in vector:
             dot += value * vector[term]
     return dot / (norm * math.sqrt(squares)) if norm and squares else 0.0
 
 
-def _remembered(weight: Weights) -> Weights:
-    known: dict[str, float] = {}
-
+def _remembered(weight: Weights, known: dict[str, float]) -> Weights:
     def remembered(term: str) -> float:
-        if term not in known:
-            known[term] = weight(term)
-        return known[term]
+        value = known.get(term)
+        if value is None:
+            value = known[term] = weight(term)
+        return value
 
     return remembered
 
@@ -166,7 +171,8 @@ def decide(
 ) -> Decision:
     """The story ``new``, published at ``at``, belongs to among ``candidates``."""
     window = timedelta(hours=settings.window_hours)
-    weight = _remembered(weight)
+    known: dict[str, float] = {}
+    weight = _remembered(weight, known)
     new_vector = _vector(new, weight, settings.title_weight)
     new_norm = math.sqrt(sum(value * value for value in new_vector.values()))
     copy: tuple[float, Candidate] | None = None
@@ -178,7 +184,9 @@ def decide(
         duplicate = duplicate_similarity(new.signature, candidate.fingerprint.signature)
         if duplicate >= settings.duplicate_similarity and (copy is None or duplicate > copy[0]):
             copy = (duplicate, candidate)
-        similarity = _cosine_to(new_vector, new_norm, candidate.fingerprint, weight, settings)
+        similarity = _cosine_to(
+            new_vector, new_norm, candidate.fingerprint, weight, known, settings.title_weight
+        )
         if closest is None or similarity > closest[0]:
             closest = (similarity, candidate)
         same_event = (
