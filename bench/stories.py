@@ -180,7 +180,7 @@ def measure(
         for a, b in itertools.combinations([item.id for item in labelled], 2)
         if stories[a] == stories[b] and event_of[a] != event_of[b]
     ]
-    wrong_events = sorted({tuple(sorted((event_of[a], event_of[b]))) for a, b in wrong})
+    wrong_events = sorted({_pair(event_of[a], event_of[b]) for a, b in wrong})
     return Scores(
         members=members,
         grouped=sum(max(Counter(stories[i] for i in ids).values()) for ids in multi),
@@ -191,13 +191,15 @@ def measure(
         together=sum(1 for a, b in same if stories[a] == stories[b]),
         pairs=len(same),
         wrong=wrong,
-        wrong_events=wrong_events,  # type: ignore[arg-type]
+        wrong_events=wrong_events,
         follow_ups=[
-            pair
-            for pair in wrong_events
-            if follows_either(pair, follows, event_of, members)  # type: ignore[arg-type]
+            pair for pair in wrong_events if follows_either(pair, follows, event_of, members)
         ],
     )
+
+
+def _pair(first: str, second: str) -> tuple[str, str]:
+    return (first, second) if first <= second else (second, first)
 
 
 def score(
@@ -242,9 +244,7 @@ def score(
     )
     for pair in found.wrong_events[:show]:
         kind = "follow-up" if pair in found.follow_ups else "UNRELATED"
-        sample = next(
-            (a, b) for a, b in found.wrong if tuple(sorted((event_of[a], event_of[b]))) == pair
-        )
+        sample = next((a, b) for a, b in found.wrong if _pair(event_of[a], event_of[b]) == pair)
         print(f"  {kind:<9} {pair[0]}  +  {pair[1]}")
         for article in sample:
             print(f"              {by_id[article].title[:100]}")

@@ -122,7 +122,7 @@ class Store(FeedStore, OutboxStore, StatusStore, StoryStore, StoryViews):
             placed = await self._place(
                 session, article_id, article.title, article.fingerprint, at, now, stories
             )
-            story = await story_info(session, placed.story_id)
+            story = placed.story
             if not placed.new_story:  # a new story has no alerts waiting yet
                 await self._refresh_pending(session, story)
             queued = 0
@@ -140,9 +140,9 @@ class Store(FeedStore, OutboxStore, StatusStore, StoryStore, StoryViews):
                 )
                 news = await self._story_news(
                     session,
-                    placed.story_id,
+                    story.id,
                     match,
-                    placed.sources,
+                    len(story.sources),
                     now,
                     stories.update_after_sources,
                     new_story=placed.new_story,
@@ -201,7 +201,7 @@ class Store(FeedStore, OutboxStore, StatusStore, StoryStore, StoryViews):
                     session,
                     story.id,
                     match,
-                    story.source_count,
+                    len(info.sources),
                     now,
                     stories.update_after_sources,
                     new_story=True,

@@ -43,11 +43,10 @@ EVERY_ARTICLE = ""  # the term_counts row that counts every fingerprinted articl
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """The story an article went to, why, and how many outlets the story has now."""
+    """The story an article went to, why, and the story as alerts describe it now."""
 
-    story_id: int
+    story: StoryInfo
     decision: Decision
-    sources: int
     new_story: bool = False  # the article started it
 
 
@@ -80,7 +79,7 @@ class StoryStore(StoreBase):
         """Decide the article's story, file its fingerprint for later lookups, count it."""
         decision = Decision(story_id=None, reason="new")
         if print_ is not None:
-            counts = await self._term_counts(session, print_.terms)
+            counts = await self._term_counts(session, [EVERY_ARTICLE, *print_.terms])
             total = counts.pop(EVERY_ARTICLE, 0)
             candidates = await self._candidates(
                 session, print_, at, rarity(counts, total), settings
@@ -88,21 +87,13 @@ class StoryStore(StoreBase):
             # The candidates' own terms weigh in their norms: count them too, or a term only a
             # candidate has would weigh as if no article had it.
             theirs = {term for found in candidates for term in found.fingerprint.terms}
-            if theirs - counts.keys():
-                counts.update(await self._term_counts(session, theirs - counts.keys()))
-                counts.pop(EVERY_ARTICLE, None)
+            if unread := theirs - counts.keys():
+                counts.update(await self._term_counts(session, unread))
             decision = decide(print_, at, candidates, rarity(counts, total), settings)
         found = None
         if decision.story_id is not None:
             found = await session.get(StoryRow, decision.story_id)
-        story = found or StoryRow(
-            title=title,
-            article_count=1,
-            source_count=1,
-            first_seen_at=at,
-            last_seen_at=at,
-            created_at=now,
-        )
+        story = found or StoryRow(title=title, first_seen_at=at, last_seen_at=at, created_at=now)
         if found is None:
             session.add(story)
             await session.flush()
@@ -111,14 +102,11 @@ class StoryStore(StoreBase):
         )
         if print_ is not None:
             await self._file(session, article_id, print_, at, decision)
-        if found is not None:  # a new story's counts are known: one article, one outlet
-            await self._recount(session, story)
-        return Placement(
-            story_id=story.id,
-            decision=decision,
-            sources=story.source_count,
-            new_story=found is None,
-        )
+        info = await story_info(session, story.id)
+        _count(story, info)
+        story.first_seen_at = min(story.first_seen_at, at)
+        story.last_seen_at = max(story.last_seen_at, at)
+        return Placement(story=info, decision=decision, new_story=found is None)
 
     async def _split_off(
         self, session: AsyncSession, article: ArticleRow, now: datetime
@@ -135,38 +123,29 @@ class StoryStore(StoreBase):
             print_.reason = "split"
         await session.flush()
         if left is not None and (old := await session.get(StoryRow, left)) is not None:
-            await self._recount(session, old)
-            await self._refresh_pending(session, await story_info(session, left))
-        await self._recount(session, story)
+            remaining = await story_info(session, left)
+            _count(old, remaining)
+            await self._retime(session, old)
+            await self._refresh_pending(session, remaining)
         return story
 
-    async def _recount(self, session: AsyncSession, story: StoryRow) -> None:
-        """A story's articles and outlets counted, and its first and last article times."""
-        rows = (
-            await session.execute(
-                select(
-                    ArticleRow.feed_id,
-                    ArticleRow.url,
-                    FingerprintRow.at,
-                    ArticleRow.published_at,
-                    ArticleRow.created_at,
-                )
-                .outerjoin(FingerprintRow, FingerprintRow.article_id == ArticleRow.id)
-                .where(ArticleRow.story_id == story.id)
-            )
-        ).all()
-        story.article_count = len(rows)
-        story.source_count = max(len({source_key(feed, url) for feed, url, *_ in rows}), 1)
-        times = [
-            filed or min(published or created, created) for _, _, filed, published, created in rows
-        ]
+    async def _retime(self, session: AsyncSession, story: StoryRow) -> None:
+        """A story's first and last article times, from the articles it has now."""
+        rows = await session.execute(
+            select(FingerprintRow.at, ArticleRow.published_at, ArticleRow.created_at)
+            .outerjoin(FingerprintRow, FingerprintRow.article_id == ArticleRow.id)
+            .where(ArticleRow.story_id == story.id)
+        )
+        times = [filed or min(published or created, created) for filed, published, created in rows]
         if times:
             story.first_seen_at, story.last_seen_at = min(times), max(times)
 
     async def _term_counts(self, session: AsyncSession, terms: Iterable[str]) -> dict[str, int]:
-        wanted = [EVERY_ARTICLE, *terms]
+        """How many stored articles have each of ``terms`` (absent: none has it)."""
         rows = await session.execute(
-            select(TermCountRow.term, TermCountRow.articles).where(TermCountRow.term.in_(wanted))
+            select(TermCountRow.term, TermCountRow.articles).where(
+                TermCountRow.term.in_(list(terms))
+            )
         )
         return dict(rows.all())
 
@@ -299,6 +278,11 @@ class StoryStore(StoreBase):
                 delete(StoryKeyRow).where(StoryKeyRow.at < before).returning(StoryKeyRow.key)
             )
             return len(result.all())
+
+
+def _count(story: StoryRow, info: StoryInfo) -> None:
+    """The story's row keeps its article and outlet counts, as alerts describe it."""
+    story.article_count, story.source_count = info.article_count, max(len(info.sources), 1)
 
 
 def source_key(feed_id: int | None, url: str) -> str:
