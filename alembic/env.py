@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection ``monitor.database.upgrade_schema`` hands over,
+"""Alembic environment: runs on the connection ``monitor.store.engine.upgrade_schema`` hands over,
 or, from the ``alembic`` command line, on ``MONITOR_DATABASE_URL``."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import os
 from sqlalchemy.engine import Connection
 
 from alembic import context
-from monitor.database import open_engine
-from monitor.tables import Base
+from monitor.store.engine import open_engine
+from monitor.store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -41,13 +41,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # noqa: E402
 
 from bench.ingest import free_port, wait_until_up  # noqa: E402
 from bench.poll import database_url, pin  # noqa: E402
-from monitor.alerts import alert_payload  # noqa: E402
-from monitor.logs import configure_logging  # noqa: E402
-from monitor.pipeline import PipelineContext  # noqa: E402
+from monitor.app.jobs import DELIVER_JOB, Worker, deliver_pending  # noqa: E402
+from monitor.app.logs import configure_logging  # noqa: E402
+from monitor.app.pipeline import PipelineContext  # noqa: E402
+from monitor.app.resources import open_pipeline  # noqa: E402
+from monitor.deliver.payloads import alert_payload  # noqa: E402
 from monitor.records import NewArticle, TopicMatch  # noqa: E402
-from monitor.runtime import open_pipeline  # noqa: E402
 from monitor.settings import DEFAULT_WEBHOOK, Settings, load_settings  # noqa: E402
-from monitor.worker import DELIVER_JOB, Worker, deliver_pending  # noqa: E402
 from tests.conftest import write_config  # noqa: E402
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -26,8 +26,8 @@ import aiohttp  # noqa: E402
 import feedparser  # noqa: E402
 from aiohttp import web  # noqa: E402
 
-from monitor.feed_parser import FeedParseError, parse_feed  # noqa: E402
-from monitor.fetcher import FetchError, FetchRefusedError, fetch, open_http_session  # noqa: E402
+from monitor.fetch.http import FetchError, FetchRefusedError, fetch, open_http_session  # noqa: E402
+from monitor.parse.feed import FeedParseError, parse_feed  # noqa: E402
 from monitor.settings import FetchSettings  # noqa: E402
 
 DEFAULT_FOLDER = ROOT.parent / "shared" / "data" / "feeds"

@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))  # the test helpers write the config, as the tests
 import feedparser  # noqa: E402
 from aiohttp import web  # noqa: E402
 
-from monitor.daemon import run_once  # noqa: E402
-from monitor.logs import configure_logging  # noqa: E402
+from monitor.app.daemon import run_once  # noqa: E402
+from monitor.app.logs import configure_logging  # noqa: E402
 from monitor.settings import load_settings  # noqa: E402
 from tests.conftest import write_config  # noqa: E402
 

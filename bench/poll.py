@@ -39,9 +39,9 @@ from aiohttp import web  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.ingest import OFF_TOPIC, free_port, wait_until_up  # noqa: E402
-from monitor.logs import configure_logging  # noqa: E402
-from monitor.pipeline import CycleReport, PipelineContext, poll_feeds  # noqa: E402
-from monitor.runtime import open_pipeline  # noqa: E402
+from monitor.app.logs import configure_logging  # noqa: E402
+from monitor.app.pipeline import CycleReport, PipelineContext, poll_feeds  # noqa: E402
+from monitor.app.resources import open_pipeline  # noqa: E402
 from monitor.settings import Settings, load_settings  # noqa: E402
 from tests.conftest import (  # noqa: E402
     POSTGRES_URL,

@@ -17,10 +17,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from monitor.match.topic import Topic, match_topic
 from monitor.records import TopicMatch
 from monitor.settings import load_settings
-from monitor.text import html_to_text
-from monitor.topic import Topic, match_topic
+from monitor.text.html import html_to_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "relevance"

@@ -34,10 +34,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.fingerprint import StoryFingerprint, fingerprint
-from monitor.grouping import Candidate, Decision, closest_articles, decide, lookup_keys, rarity
 from monitor.settings import StorySettings, load_settings
-from monitor.text import html_to_text
+from monitor.stories.fingerprint import StoryFingerprint, fingerprint
+from monitor.stories.grouping import (
+    Candidate,
+    Decision,
+    closest_articles,
+    decide,
+    lookup_keys,
+    rarity,
+)
+from monitor.text.html import html_to_text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for bench.stories_db

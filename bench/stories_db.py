@@ -21,13 +21,13 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from bench.poll import database_url
-from monitor.database import open_engine, upgrade_schema
-from monitor.fingerprint import StoryFingerprint, fingerprint
 from monitor.records import NewArticle, TopicMatch
 from monitor.settings import StorySettings
-from monitor.store import Store
-from monitor.story_store import EVERY_ARTICLE
-from monitor.tables import ArticleRow, FingerprintRow, StoryKeyRow, StoryRow, TermCountRow
+from monitor.store.engine import open_engine, upgrade_schema
+from monitor.store.facade import Store
+from monitor.store.stories import EVERY_ARTICLE
+from monitor.store.tables import ArticleRow, FingerprintRow, StoryKeyRow, StoryRow, TermCountRow
+from monitor.stories.fingerprint import StoryFingerprint, fingerprint
 
 NOW = datetime(2100, 1, 1, tzinfo=UTC)
 MATCH = TopicMatch("bench", "alert", 1.0, ("bench",), ("bench",))

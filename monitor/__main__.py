@@ -1,5 +1,5 @@
 """Allow ``python -m monitor``."""
 
-from monitor.cli import main
+from monitor.cli.main import main
 
 raise SystemExit(main())

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from monitor.fingerprint import StoryFingerprint
+    from monitor.stories.fingerprint import StoryFingerprint
 
 
 @dataclass(frozen=True, slots=True)

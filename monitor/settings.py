@@ -23,9 +23,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from monitor.text import clip
-from monitor.topic_settings import TopicSettings
-from monitor.webhook_settings import HttpUrlText, WebhookSecret, WebhookSettings, digest_trigger
+from monitor.deliver.settings import HttpUrlText, WebhookSecret, WebhookSettings, digest_trigger
+from monitor.match.settings import TopicSettings
+from monitor.text.html import clip
 
 DEFAULT_WEBHOOK = "default"
 

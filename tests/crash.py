@@ -22,9 +22,9 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 from standardwebhooks import Webhook
 
-from monitor.runtime import open_store
+from monitor.app.resources import open_store
 from monitor.settings import load_settings
-from monitor.store import Store
+from monitor.store.facade import Store
 from tests.conftest import ROOT, write_config
 from tests.web import Item, Receiver, Site, rss
 

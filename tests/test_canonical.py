@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.canonical import canonical_url, outlet
+from monitor.parse.urls import canonical_url, outlet
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from monitor.cli import main
+from monitor.cli.main import main
 from tests.conftest import DEFAULT_CONFIG, ROOT, write_config
 from tests.test_pipeline import serve_seed
 from tests.web import Receiver, Site

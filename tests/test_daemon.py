@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp import web
 from structlog.testing import capture_logs
 
-from monitor.daemon import run_daemon
-from monitor.runtime import open_store
+from monitor.app.daemon import run_daemon
+from monitor.app.resources import open_store
 from tests.crash import FlakyReceiver, Story, plain_page
 from tests.test_pipeline import SEED_LEAD, SEED_TITLE, serve_seed
 from tests.web import Item, Receiver, Site, rss

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from monitor.match.topic import Topic, match_topic
 from monitor.settings import load_settings
-from monitor.topic import Topic, match_topic
 from tests.conftest import DEFAULT_CONFIG
 
 CORE = [

@@ -14,12 +14,12 @@ from aiohttp import web
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from monitor.database import open_engine, upgrade_schema
-from monitor.delivery import deliver_due, next_attempt
+from monitor.deliver.sender import deliver_due, next_attempt
+from monitor.deliver.webhook import Endpoint, signed_headers
 from monitor.records import NewArticle, TopicMatch
 from monitor.settings import DeliverySettings
-from monitor.store import Store
-from monitor.webhook import Endpoint, signed_headers
+from monitor.store.engine import open_engine, upgrade_schema
+from monitor.store.facade import Store
 from tests.web import Receiver, Site
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from monitor.daemon import run_once
-from monitor.runtime import open_pipeline
+from monitor.app.daemon import run_once
+from monitor.app.jobs import deliver_pending, queue_digest
+from monitor.app.resources import open_pipeline
+from monitor.deliver.settings import digest_trigger
+from monitor.deliver.webhook import configured_endpoints
 from monitor.settings import ConfigError, load_settings
-from monitor.webhook import configured_endpoints
-from monitor.webhook_settings import digest_trigger
-from monitor.worker import deliver_pending, queue_digest
 from tests.conftest import DEFAULT_CONFIG, write_config
 from tests.test_pipeline import page_for, serve_seed
 from tests.web import Item, Receiver, Site

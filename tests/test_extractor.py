@@ -9,7 +9,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from monitor.extractor import ExtractionError, extract_page
+from monitor.parse.article import ExtractionError, extract_page
 
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
 

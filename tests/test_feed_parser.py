@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.feed_parser import FeedParseError, parse_feed
+from monitor.parse.feed import FeedParseError, parse_feed
 
 FEEDS = Path(__file__).resolve().parent / "fixtures" / "feeds"
 

@@ -13,7 +13,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from monitor.fetcher import FetchError, FetchRefusedError, HTTPStatusError, fetch, open_http_session
+from monitor.fetch.http import (
+    FetchError,
+    FetchRefusedError,
+    HTTPStatusError,
+    fetch,
+    open_http_session,
+)
 from monitor.settings import FetchSettings
 from tests.web import ScriptedResolver, Site
 

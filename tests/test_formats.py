@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from monitor.formats import MAX_STORIES, MAX_SUMMARY, render
+from monitor.deliver.formats import MAX_STORIES, MAX_SUMMARY, render
 
 ALERT: dict[str, Any] = {
     "id": "a1",

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.fingerprint import (
+from monitor.settings import StorySettings
+from monitor.stories.fingerprint import (
     MIN_SHINGLES,
     duplicate_similarity,
     fingerprint,
     term_key,
 )
-from monitor.grouping import Candidate, decide, event_similarity, lookup_keys, rarity
-from monitor.settings import StorySettings
-from monitor.story_terms import content_words, headline_numbers, is_caption, names
+from monitor.stories.grouping import Candidate, decide, event_similarity, lookup_keys, rarity
+from monitor.stories.terms import content_words, headline_numbers, is_caption, names
 
 NOW = datetime(2023, 3, 7, 12, 0, tzinfo=UTC)
 SETTINGS = StorySettings()

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import structlog
 
-from monitor.daemon import run_once
-from monitor.extractor import decode_page
+from monitor.app.daemon import run_once
+from monitor.parse.article import decode_page
 from tests.test_pipeline import serve_seed
 from tests.test_xml_guard import billion_laughs, quadratic_blowup
 from tests.web import Item, Receiver, Site, rss

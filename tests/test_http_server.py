@@ -14,7 +14,7 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
-from monitor.daemon import run_daemon
+from monitor.app.daemon import run_daemon
 from monitor.settings import load_settings
 from tests.conftest import write_config
 from tests.tcp_proxy import TcpProxy

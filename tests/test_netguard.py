@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from monitor.netguard import (
+from monitor.fetch.netguard import (
     AddressRefusedError,
     NetworkPolicy,
     address_problem,

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from monitor.alerts import digest_payload
-from monitor.database import open_engine, upgrade_schema
+from monitor.deliver.payloads import digest_payload
 from monitor.records import NewArticle, TopicMatch
-from monitor.store import Store
+from monitor.store.engine import open_engine, upgrade_schema
+from monitor.store.facade import Store
 
 NOW = datetime(2024, 1, 26, 12, 0, tzinfo=UTC)
 

@@ -12,8 +12,8 @@ import structlog
 from aiohttp import web
 from standardwebhooks import Webhook
 
-from monitor.daemon import run_once
-from monitor.runtime import open_store
+from monitor.app.daemon import run_once
+from monitor.app.resources import open_store
 from tests.web import Item, Receiver, Site, rss
 
 SEED_TITLE = "U.S. initiates talks with Iraq on withdrawal of American troops from country"

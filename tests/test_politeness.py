@@ -12,10 +12,10 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from monitor.daemon import run_once
-from monitor.feed_store import FeedStatus
-from monitor.runtime import open_store
+from monitor.app.daemon import run_once
+from monitor.app.resources import open_store
 from monitor.settings import Settings
+from monitor.store.feeds import FeedStatus
 from tests.conftest import write_config
 from tests.test_cli import monitor
 from tests.test_pipeline import UNRELATED, serve_seed

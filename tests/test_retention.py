@@ -8,9 +8,9 @@ from typing import Any
 
 import aiohttp
 
-from monitor.daemon import run_once
-from monitor.runtime import open_store
-from monitor.status_store import Pruned
+from monitor.app.daemon import run_once
+from monitor.app.resources import open_store
+from monitor.store.status import Pruned
 from tests.test_pipeline import serve_seed
 from tests.web import Receiver, Site
 

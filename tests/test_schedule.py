@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.schedule import (
+from monitor.fetch.schedule import (
     PublisherHints,
     failure_delay,
     freshness_seconds,

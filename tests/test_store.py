@@ -13,11 +13,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from alembic import command
-from monitor.database import alembic_config, open_engine, upgrade_schema
-from monitor.feed_store import UnchangedCheck
 from monitor.records import NewArticle, TopicMatch
-from monitor.store import Store
-from monitor.tables import Base, UTCDateTime
+from monitor.store.engine import alembic_config, open_engine, upgrade_schema
+from monitor.store.facade import Store
+from monitor.store.feeds import UnchangedCheck
+from monitor.store.tables import Base, UTCDateTime
 
 NOW = datetime(2024, 1, 26, 12, 0, tzinfo=UTC)
 

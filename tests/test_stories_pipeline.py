@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.daemon import run_once
-from monitor.runtime import open_store
+from monitor.app.daemon import run_once
+from monitor.app.resources import open_store
 from tests.conftest import write_config
 from tests.test_cli import monitor
 from tests.test_pipeline import page_for

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from monitor.alerts import digest_payload
-from monitor.database import open_engine, upgrade_schema
-from monitor.fingerprint import fingerprint
+from monitor.deliver.payloads import digest_payload
 from monitor.records import NewArticle, TopicMatch
 from monitor.settings import StorySettings
-from monitor.store import SplitOutcome, Store
+from monitor.store.engine import open_engine, upgrade_schema
+from monitor.store.facade import SplitOutcome, Store
+from monitor.stories.fingerprint import fingerprint
 
 NOW = datetime(2024, 1, 26, 12, 0, tzinfo=UTC)
 ALERT = TopicMatch("talks", "alert", 5.0, ("Iraq",), ("withdrawal",))

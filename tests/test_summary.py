@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from monitor.extractor import extract_page
+from monitor.match.summary import summarise
+from monitor.match.topic import Topic
+from monitor.parse.article import extract_page
 from monitor.settings import load_settings
-from monitor.summary import summarise
-from monitor.text import split_sentences
-from monitor.topic import Topic
+from monitor.text.html import split_sentences
 from tests.conftest import DEFAULT_CONFIG
 
 

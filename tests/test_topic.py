@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from monitor.topic import Topic, match_topic
-from monitor.topic_explain import describe_topic
-from monitor.topic_settings import TopicSettings
+from monitor.match.explain import describe_topic
+from monitor.match.settings import TopicSettings
+from monitor.match.topic import Topic, match_topic
 
 
 def topic(terms: dict[str, list[str]], *rules: dict[str, Any], **extra: Any) -> Topic:

@@ -7,8 +7,8 @@ import tracemalloc
 
 import pytest
 
-from monitor.feed_parser import FeedParseError, parse_feed
-from monitor.xml_guard import UnsafeXMLError, remove_entity_declarations
+from monitor.parse.feed import FeedParseError, parse_feed
+from monitor.parse.xml_guard import UnsafeXMLError, remove_entity_declarations
 
 ITEM = "<item><title>Iraq talks</title><link>https://news.example/1</link></item>"
 

@@ -16,15 +16,15 @@ import structlog
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor.database import redacted
-from monitor.delivery import DeliveryReport
-from monitor.http_server import Liveness, ServerParts, build_app, start_server
-from monitor.pipeline import CycleReport, PipelineContext, poll_feeds
-from monitor.runtime import open_pipeline
+from monitor.app.http_server import Liveness, ServerParts, build_app, start_server
+from monitor.app.jobs import DELIVER_JOB, Worker, deliver_pending
+from monitor.app.pipeline import CycleReport, PipelineContext, poll_feeds
+from monitor.app.resources import open_pipeline
+from monitor.deliver.sender import DeliveryReport
+from monitor.deliver.settings import digest_trigger
 from monitor.settings import Settings
-from monitor.single_process import sole_sqlite_user
-from monitor.webhook_settings import digest_trigger
-from monitor.worker import DELIVER_JOB, Worker, deliver_pending
+from monitor.store.engine import redacted
+from monitor.store.single_process import sole_sqlite_user
 
 log = structlog.get_logger(__name__)
 

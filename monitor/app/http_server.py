@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 import structlog
 from aiohttp import web
 
-from monitor.metrics import CONTENT_TYPE, Metrics
-from monitor.store import Store
+from monitor.app.metrics import CONTENT_TYPE, Metrics
+from monitor.store.facade import Store
 
 log = structlog.get_logger(__name__)
 

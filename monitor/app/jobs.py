@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor.alerts import digest_payload
-from monitor.delivery import DeliveryReport, deliver_due
-from monitor.http_server import Liveness
-from monitor.pipeline import PipelineContext, poll_feeds
-from monitor.status_store import Pruned
-from monitor.webhook import Endpoint
+from monitor.app.http_server import Liveness
+from monitor.app.pipeline import PipelineContext, poll_feeds
+from monitor.deliver.payloads import digest_payload
+from monitor.deliver.sender import DeliveryReport, deliver_due
+from monitor.deliver.webhook import Endpoint
+from monitor.store.status import Pruned
 
 log = structlog.get_logger(__name__)
 

@@ -19,12 +19,10 @@ from datetime import datetime
 import aiohttp
 import structlog
 
-from monitor.alerts import alert_payload
-from monitor.canonical import canonical_url
-from monitor.extractor import ExtractionError, decode_page, extract_page
-from monitor.feed_parser import FeedParseError, parse_feed
-from monitor.feed_store import UnchangedCheck
-from monitor.fetcher import (
+from monitor.app.metrics import Metrics
+from monitor.deliver.payloads import alert_payload
+from monitor.deliver.webhook import Endpoint
+from monitor.fetch.http import (
     PAGE_ACCEPT,
     Fetched,
     FetchError,
@@ -32,10 +30,7 @@ from monitor.fetcher import (
     HTTPStatusError,
     fetch,
 )
-from monitor.fingerprint import fingerprint
-from monitor.metrics import Metrics
-from monitor.records import ExtractedPage, Feed, FeedEntry, NewArticle, TopicMatch
-from monitor.schedule import (
+from monitor.fetch.schedule import (
     PublisherHints,
     after,
     failure_delay,
@@ -43,12 +38,17 @@ from monitor.schedule import (
     publishing_interval,
     success_delay,
 )
+from monitor.fetch.slots import FetchSlots
+from monitor.match.summary import summarise
+from monitor.match.topic import Topic, match_topic
+from monitor.parse.article import ExtractionError, decode_page, extract_page
+from monitor.parse.feed import FeedParseError, parse_feed
+from monitor.parse.urls import canonical_url
+from monitor.records import ExtractedPage, Feed, FeedEntry, NewArticle, TopicMatch
 from monitor.settings import Settings
-from monitor.slots import FetchSlots
-from monitor.store import Store
-from monitor.summary import summarise
-from monitor.topic import Topic, match_topic
-from monitor.webhook import Endpoint
+from monitor.store.facade import Store
+from monitor.store.feeds import UnchangedCheck
+from monitor.stories.fingerprint import fingerprint
 
 log = structlog.get_logger(__name__)
 

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.database import DatabaseError, open_engine, upgrade_schema
-from monitor.fetcher import open_http_session
-from monitor.pipeline import PipelineContext
+from monitor.app.pipeline import PipelineContext
+from monitor.deliver.webhook import configured_endpoints, open_webhook_session
+from monitor.fetch.http import open_http_session
+from monitor.fetch.slots import FetchSlots
+from monitor.match.topic import Topic
 from monitor.settings import Settings
-from monitor.slots import FetchSlots
-from monitor.store import Store
-from monitor.topic import Topic
-from monitor.webhook import configured_endpoints, open_webhook_session
+from monitor.store.engine import DatabaseError, open_engine, upgrade_schema
+from monitor.store.facade import Store
 
 
 def utc_now() -> datetime:

@@ -11,11 +11,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.alerts import iso_utc
-from monitor.cli_output import print_table, when
-from monitor.database import redacted
+from monitor.cli.output import print_table, when
+from monitor.deliver.payloads import iso_utc
+from monitor.deliver.webhook import Endpoint, post_alert, shown_url
 from monitor.settings import Settings
-from monitor.webhook import Endpoint, post_alert, shown_url
+from monitor.store.engine import redacted
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -62,7 +62,7 @@ def add_outbox_commands(commands: Any) -> None:
 
 
 def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
-    from monitor.runtime import open_store
+    from monitor.app.resources import open_store
 
     async def go() -> int:
         now = datetime.now(UTC)
@@ -125,8 +125,8 @@ def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> int:
-    from monitor.runtime import open_pipeline
-    from monitor.worker import deliver_pending, queue_digest
+    from monitor.app.jobs import deliver_pending, queue_digest
+    from monitor.app.resources import open_pipeline
 
     async def go() -> int:
         async with open_pipeline(settings) as context:

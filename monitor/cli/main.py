@@ -13,19 +13,19 @@ from pathlib import Path
 from typing import TextIO
 
 from monitor import __version__
-from monitor.alerts import iso_utc
-from monitor.cli_outbox import add_outbox_commands, cmd_alerts, cmd_check_config, cmd_webhooks
-from monitor.cli_output import print_table, when
-from monitor.cli_stories import add_story_commands, cmd_stories
-from monitor.database import DatabaseError
-from monitor.extractor import ExtractionError, decode_page, extract_page
-from monitor.feed_store import FeedStatus
-from monitor.fetcher import PAGE_ACCEPT, FetchError, fetch, open_http_session
-from monitor.logs import configure_logging
+from monitor.app.logs import configure_logging
+from monitor.cli.alerts import add_outbox_commands, cmd_alerts, cmd_check_config, cmd_webhooks
+from monitor.cli.output import print_table, when
+from monitor.cli.stories import add_story_commands, cmd_stories
+from monitor.deliver.payloads import iso_utc
+from monitor.fetch.http import PAGE_ACCEPT, FetchError, fetch, open_http_session
+from monitor.match.explain import describe_topic
+from monitor.match.summary import summarise
+from monitor.match.topic import Topic, match_topic
+from monitor.parse.article import ExtractionError, decode_page, extract_page
 from monitor.settings import ConfigError, Settings, load_settings
-from monitor.summary import summarise
-from monitor.topic import Topic, match_topic
-from monitor.topic_explain import describe_topic
+from monitor.store.engine import DatabaseError
+from monitor.store.feeds import FeedStatus
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 
@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
-    from monitor.daemon import StartupError, run_daemon
+    from monitor.app.daemon import StartupError, run_daemon
 
     try:
         asyncio.run(run_daemon(settings))
@@ -127,7 +127,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_once(settings: Settings, _args: argparse.Namespace) -> int:
-    from monitor.daemon import run_once
+    from monitor.app.daemon import run_once
 
     report = asyncio.run(run_once(settings))
     print(report.line())
@@ -213,7 +213,7 @@ def _run_fetch_page(settings: Settings, url: str) -> str | bytes:
 
 
 def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
-    from monitor.runtime import open_store
+    from monitor.app.resources import open_store
 
     async def go() -> int:
         now = datetime.now(UTC)
@@ -274,12 +274,12 @@ def cmd_topics(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
-    from monitor.runtime import open_store
+    from monitor.app.resources import open_store
 
     async def go() -> int:
         if args.db_command == "prune":
-            from monitor.runtime import open_pipeline
-            from monitor.worker import prune_old
+            from monitor.app.jobs import prune_old
+            from monitor.app.resources import open_pipeline
 
             async with open_pipeline(settings) as context:
                 pruned = await prune_old(context)

@@ -8,12 +8,12 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING, Any
 
-from monitor.cli_output import print_table, when
+from monitor.cli.output import print_table, when
 from monitor.settings import Settings
 
 if TYPE_CHECKING:
     from monitor.records import NewArticle
-    from monitor.store import Store
+    from monitor.store.facade import Store
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 
@@ -43,7 +43,7 @@ def add_story_commands(commands: Any) -> None:
 
 
 def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
-    from monitor.runtime import open_store
+    from monitor.app.resources import open_store
 
     async def go() -> int:
         async with open_store(settings) as store:
@@ -100,9 +100,9 @@ def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _split(store: Store, settings: Settings, article_id: int) -> int:
-    from monitor.alerts import alert_payload
-    from monitor.runtime import utc_now
-    from monitor.webhook import configured_endpoints
+    from monitor.app.resources import utc_now
+    from monitor.deliver.payloads import alert_payload
+    from monitor.deliver.webhook import configured_endpoints
 
     endpoints = configured_endpoints(settings)
     await store.ensure_endpoints([endpoint.name for endpoint in endpoints])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from monitor.text import clip
+from monitor.text.html import clip
 
 Format = Literal["json", "slack", "discord"]
 FORMATS: tuple[Format, ...] = ("json", "slack", "discord")

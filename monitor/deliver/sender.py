@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 import aiohttp
 import structlog
 
-from monitor.metrics import Metrics
+from monitor.app.metrics import Metrics
+from monitor.deliver.webhook import Endpoint, PostResult, post_alert
+from monitor.fetch.schedule import retry_after_seconds
 from monitor.records import PendingAlert
-from monitor.schedule import retry_after_seconds
 from monitor.settings import DeliverySettings
-from monitor.store import Store
-from monitor.webhook import Endpoint, PostResult, post_alert
+from monitor.store.facade import Store
 
 log = structlog.get_logger(__name__)
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from monitor.formats import Format
-from monitor.topic_settings import Level
+from monitor.deliver.formats import Format
+from monitor.match.settings import Level
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
 DEFAULT_DIGEST = "daily 08:00"

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 import aiohttp
 from standardwebhooks import Webhook
 
-from monitor.formats import Format, render
+from monitor.deliver.formats import Format, render
+from monitor.deliver.settings import DEFAULT_DIGEST
+from monitor.match.settings import Level
 from monitor.settings import DEFAULT_WEBHOOK, FetchSettings, Settings
-from monitor.topic_settings import Level
-from monitor.webhook_settings import DEFAULT_DIGEST
 
 # Statuses whose Retry-After says when the receiver can take the alert again.
 RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})

@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
 
-from monitor.netguard import (
+from monitor.fetch.netguard import (
     GuardedResolver,
     NetworkPolicy,
     guarded_socket_factory,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.topic_settings import LEVELS, RuleSettings, TopicSettings
+from monitor.match.settings import LEVELS, RuleSettings, TopicSettings
 
 _WINDOW_SUBJECT = {
     "item": "the title or text mentions",

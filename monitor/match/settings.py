@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from monitor.tokens import normalise
+from monitor.text.tokens import normalise
 
 Level = Literal["alert", "digest"]
 LEVELS: tuple[Level, ...] = ("alert", "digest")

@@ -3,7 +3,7 @@
 A topic is compiled once into a term index; matching tokenises the title and the body, looks
 every word up in the index (a dictionary, not a regular expression per term, so a topic of
 hundreds of terms in several languages costs a few microseconds per item), and then checks each
-rule's window. The language itself is described in ``monitor.topic_settings``.
+rule's window. The language itself is described in ``monitor.match.settings``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from monitor.match.settings import Level, TopicSettings, Window
 from monitor.records import TopicMatch
-from monitor.tokens import Tokens, is_arabic_script, normalise, tokenize
-from monitor.topic_settings import Level, TopicSettings, Window
+from monitor.text.tokens import Tokens, is_arabic_script, normalise, tokenize
 
 TITLE, BODY = 0, 1
 

@@ -11,7 +11,7 @@ import trafilatura
 from trafilatura.settings import Document
 
 from monitor.records import ExtractedPage
-from monitor.text import squash_spaces
+from monitor.text.html import squash_spaces
 
 
 class ExtractionError(Exception):

@@ -11,9 +11,9 @@ from typing import Any
 
 import feedparser
 
+from monitor.parse.xml_guard import UnsafeXMLError, remove_entity_declarations
 from monitor.records import FeedEntry, ParsedFeed
-from monitor.text import html_to_text, squash_spaces
-from monitor.xml_guard import UnsafeXMLError, remove_entity_declarations
+from monitor.text.html import html_to_text, squash_spaces
 
 CHARSET = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.IGNORECASE)
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from alembic import command
 
-ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
 MIGRATION_LOCK = 0x6D6F6E69  # "moni": the advisory lock key that serialises migrations
 
 

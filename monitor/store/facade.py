@@ -16,15 +16,15 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitor.alerts import ARTICLE_MATCHED, STORY_UPDATED, with_story
-from monitor.feed_store import FeedStatus, FeedStore
-from monitor.outbox import AlertStatus, OutboxStore
+from monitor.deliver.payloads import ARTICLE_MATCHED, STORY_UPDATED, with_story
 from monitor.records import NewArticle, StoryInfo, TopicMatch
 from monitor.settings import StorySettings
-from monitor.status_store import StatusStore
-from monitor.story_store import StoryNews, StoryStore, story_info
-from monitor.story_views import StoryViews
-from monitor.tables import AlertRow, ArticleRow, FeedRow, MatchRow
+from monitor.store.feeds import FeedStatus, FeedStore
+from monitor.store.outbox import AlertStatus, OutboxStore
+from monitor.store.status import StatusStore
+from monitor.store.stories import StoryNews, StoryStore, story_info
+from monitor.store.tables import AlertRow, ArticleRow, FeedRow, MatchRow
+from monitor.store.views import StoryViews
 
 __all__ = ["AlertPayloadBuilder", "AlertStatus", "FeedStatus", "SplitOutcome", "Store"]
 

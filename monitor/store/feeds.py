@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, or_, select, update
 
 from monitor.records import Feed
-from monitor.store_base import StoreBase
-from monitor.tables import FeedRow
+from monitor.store.base import StoreBase
+from monitor.store.tables import FeedRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitor.alerts import ARTICLE_MATCHED, iso_utc, story_field
+from monitor.deliver.payloads import ARTICLE_MATCHED, iso_utc, story_field
 from monitor.records import PendingAlert
-from monitor.store_base import StoreBase
-from monitor.story_store import story_info
-from monitor.tables import AlertRow, ArticleRow, AttemptRow, EndpointRow, FeedRow, MatchRow
+from monitor.store.base import StoreBase
+from monitor.store.stories import story_info
+from monitor.store.tables import AlertRow, ArticleRow, AttemptRow, EndpointRow, FeedRow, MatchRow
 
 DigestBuilder = Callable[[str, list[dict[str, Any]]], dict[str, Any]]
 # A digest's query row: the match, its article, and the feed's title, name and address.

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from monitor.database import DatabaseError
+from monitor.store.engine import DatabaseError
 
 
 @contextmanager

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import case, delete, func, or_, select, text, update
 
-from monitor.store_base import StoreBase
-from monitor.tables import AlertRow, ArticleRow, AttemptRow, FeedRow, MatchRow
+from monitor.store.base import StoreBase
+from monitor.store.tables import AlertRow, ArticleRow, AttemptRow, FeedRow, MatchRow
 
 
 @dataclass(frozen=True, slots=True)

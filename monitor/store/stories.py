@@ -19,14 +19,12 @@ from typing import Any
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitor.alerts import story_field
-from monitor.canonical import outlet
-from monitor.fingerprint import StoryFingerprint
-from monitor.grouping import Candidate, Decision, closest_articles, decide, lookup_keys, rarity
+from monitor.deliver.payloads import story_field
+from monitor.parse.urls import outlet
 from monitor.records import StoryInfo, StorySource, TopicMatch
 from monitor.settings import StorySettings
-from monitor.store_base import StoreBase
-from monitor.tables import (
+from monitor.store.base import StoreBase
+from monitor.store.tables import (
     AlertRow,
     ArticleRow,
     FeedRow,
@@ -35,6 +33,15 @@ from monitor.tables import (
     StoryRow,
     StoryTopicRow,
     TermCountRow,
+)
+from monitor.stories.fingerprint import StoryFingerprint
+from monitor.stories.grouping import (
+    Candidate,
+    Decision,
+    closest_articles,
+    decide,
+    lookup_keys,
+    rarity,
 )
 
 STORY_LOCK = 0x6D6F6E0001  # the advisory lock of story decisions ("mon", 1)

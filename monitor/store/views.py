@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitor.store_base import StoreBase
-from monitor.tables import ArticleRow, FeedRow, FingerprintRow, StoryRow, StoryTopicRow
+from monitor.store.base import StoreBase
+from monitor.store.tables import ArticleRow, FeedRow, FingerprintRow, StoryRow, StoryTopicRow
 
 
 @dataclass(frozen=True, slots=True)

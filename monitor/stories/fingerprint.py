@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 from datasketch import MinHash
 
-from monitor.story_terms import content_words, headline_numbers, is_caption, names, shingles
+from monitor.stories.terms import content_words, headline_numbers, is_caption, names, shingles
 
 NUM_PERM = 128
 BANDS, ROWS = 32, 4  # P(shared band) = 1 - (1 - J**4)**32: 0.87 at J = 0.5, 0.23 at J = 0.3

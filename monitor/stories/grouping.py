@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from monitor.fingerprint import StoryFingerprint, band_keys, duplicate_similarity, term_key
 from monitor.settings import StorySettings
-from monitor.story_terms import is_reaction
+from monitor.stories.fingerprint import StoryFingerprint, band_keys, duplicate_similarity, term_key
+from monitor.stories.terms import is_reaction
 
 Reason = Literal["new", "duplicate", "event"]
 Weights = Callable[[str], float]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from monitor.tokens import Tokens, normalise, tokenize
+from monitor.text.tokens import Tokens, normalise, tokenize
 
 # Function words, reporting verbs and calendar words: common to every story, so no evidence.
 _STOP_TEXT = """a about above after again against all also am amid an and any are as at be because
