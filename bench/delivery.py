@@ -46,8 +46,9 @@ from monitor.app.logs import configure_logging  # noqa: E402
 from monitor.app.pipeline import PipelineContext  # noqa: E402
 from monitor.app.resources import open_pipeline  # noqa: E402
 from monitor.deliver.payloads import alert_payload  # noqa: E402
+from monitor.deliver.settings import DEFAULT_WEBHOOK  # noqa: E402
 from monitor.records import NewArticle, TopicMatch  # noqa: E402
-from monitor.settings import DEFAULT_WEBHOOK, Settings, load_settings  # noqa: E402
+from monitor.settings import Settings, load_settings  # noqa: E402
 from tests.conftest import write_config  # noqa: E402
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -27,8 +27,8 @@ import feedparser  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from monitor.fetch.http import FetchError, FetchRefusedError, fetch, open_http_session  # noqa: E402
+from monitor.fetch.settings import FetchSettings  # noqa: E402
 from monitor.parse.feed import FeedParseError, parse_feed  # noqa: E402
-from monitor.settings import FetchSettings  # noqa: E402
 
 DEFAULT_FOLDER = ROOT.parent / "shared" / "data" / "feeds"
 HEADER = re.compile(rb"^Header:\s*([A-Za-z-]+):\s*(.*?)\s*$", re.MULTILINE)

@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.settings import StorySettings, load_settings
-from monitor.stories.fingerprint import StoryFingerprint, fingerprint
+from monitor.records import StoryFingerprint
+from monitor.settings import load_settings
+from monitor.stories.fingerprint import fingerprint, index_keys
 from monitor.stories.grouping import (
     Candidate,
     Decision,
@@ -44,6 +45,7 @@ from monitor.stories.grouping import (
     lookup_keys,
     rarity,
 )
+from monitor.stories.settings import StorySettings
 from monitor.text.html import html_to_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,7 +125,7 @@ class MemoryIndex:
         decision = decide(print_, at, candidates, weight, self.settings)
         story = decision.story_id if decision.story_id is not None else article_id
         self.stored[article_id] = (story, at, print_)
-        for key in print_.index_keys():
+        for key in index_keys(print_):
             self.times[key].append(moment)  # items arrive in time order
             self.ids[key].append(article_id)
         self.counts.update(print_.terms)

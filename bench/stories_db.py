@@ -21,13 +21,13 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from bench.poll import database_url
-from monitor.records import NewArticle, TopicMatch
-from monitor.settings import StorySettings
+from monitor.records import NewArticle, StoryFingerprint, TopicMatch
 from monitor.store.engine import open_engine, upgrade_schema
 from monitor.store.facade import Store
 from monitor.store.stories import EVERY_ARTICLE
 from monitor.store.tables import ArticleRow, FingerprintRow, StoryKeyRow, StoryRow, TermCountRow
-from monitor.stories.fingerprint import StoryFingerprint, fingerprint
+from monitor.stories.fingerprint import fingerprint, index_keys
+from monitor.stories.settings import StorySettings
 
 NOW = datetime(2100, 1, 1, tzinfo=UTC)
 MATCH = TopicMatch("bench", "alert", 1.0, ("bench",), ("bench",))
@@ -205,7 +205,7 @@ async def _fill(
                     "shared": [],
                 }
             )
-            keys += [{"key": key, "at": at, "article_id": ident} for key in print_.index_keys()]
+            keys += [{"key": key, "at": at, "article_id": ident} for key in index_keys(print_)]
             counts.update(print_.terms)
             counts[EVERY_ARTICLE] += 1
         async with engine.begin() as connection:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-if TYPE_CHECKING:
-    from monitor.stories.fingerprint import StoryFingerprint
+# How urgently a match is sent: at once, or kept for a digest.
+Level = Literal["alert", "digest"]
+LEVELS: tuple[Level, ...] = ("alert", "digest")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +126,15 @@ class PendingAlert:
     endpoint: str
     payload: dict[str, object]
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoryFingerprint:
+    """The terms of an article's title and lead, its names and headline numbers, and the
+    MinHash signature of its title and text (empty when the text is too short to compare)."""
+
+    title_terms: frozenset[str]
+    terms: frozenset[str]  # title and lead words, and names
+    names: frozenset[str]
+    numbers: frozenset[str]
+    signature: bytes = b""

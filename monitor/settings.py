@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -23,11 +22,18 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from monitor.deliver.settings import HttpUrlText, WebhookSecret, WebhookSettings, digest_trigger
+from monitor.deliver.settings import (
+    DEFAULT_WEBHOOK,
+    DeliverySettings,
+    HttpUrlText,
+    WebhookSecret,
+    WebhookSettings,
+    digest_trigger,
+)
+from monitor.fetch.settings import FetchSettings
 from monitor.match.settings import TopicSettings
+from monitor.stories.settings import StorySettings
 from monitor.text.html import clip
-
-DEFAULT_WEBHOOK = "default"
 
 DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
 
@@ -45,30 +51,6 @@ class FeedSettings(_Section):
 
     url: HttpUrlText
     name: str | None = None
-
-
-class FetchSettings(_Section):
-    """Bounds on every HTTP fetch of feeds and article pages."""
-
-    user_agent: str = "monitor/0.1 (+https://github.com/monitor-news/monitor)"
-    connect_timeout_seconds: float = Field(default=10, gt=0)
-    read_timeout_seconds: float = Field(default=20, gt=0)
-    total_timeout_seconds: float = Field(default=60, gt=0)
-    max_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
-    max_redirects: int = Field(default=10, ge=0)
-    concurrency: int = Field(default=8, ge=1)
-    per_host_concurrency: int = Field(default=2, ge=1)
-    allow_networks: tuple[str, ...] = ()
-
-    @field_validator("allow_networks")
-    @classmethod
-    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for network in value:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise ValueError(f"{network!r} is not a network (e.g. 10.0.0.0/8)") from None
-        return value
 
 
 class PollSettings(_Section):
@@ -89,59 +71,6 @@ class PollSettings(_Section):
     def _ordered(self) -> PollSettings:
         if self.min_interval_seconds > self.max_interval_seconds:
             raise ValueError("min_interval_seconds is above max_interval_seconds")
-        return self
-
-
-class DeliverySettings(_Section):
-    """How pending alerts are sent."""
-
-    tick_seconds: float = Field(default=10, gt=0)
-    timeout_seconds: float = Field(default=15, gt=0)
-    batch_size: int = Field(default=50, ge=1)
-    # After the first, immediate attempt: the Standard Webhooks example schedule.
-    retry_seconds: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
-    # A sender holds the alerts it claimed this long; if it dies they are sent again after.
-    lease_seconds: float = Field(default=60, gt=0)
-    concurrency: int = Field(default=4, ge=1)  # POSTs at once per endpoint
-
-    @model_validator(mode="after")
-    def _lease_outlasts_a_post(self) -> DeliverySettings:
-        if self.lease_seconds <= self.timeout_seconds:
-            raise ValueError(
-                f"lease_seconds ({self.lease_seconds:g}) must be longer than timeout_seconds "
-                f"({self.timeout_seconds:g}), or a slow receiver's alerts would be sent twice"
-            )
-        return self
-
-    def claim_size(self) -> int:
-        """How many alerts a sender claims at once: at most ``batch_size``, and no more than it
-        can send before its lease ends even if every POST runs into the timeout."""
-        rounds = max(1, int(self.lease_seconds // self.timeout_seconds))
-        return max(1, min(self.batch_size, rounds * self.concurrency))
-
-
-class StorySettings(_Section):
-    """How articles about one event are grouped into a story, which alerts once."""
-
-    # Articles further apart in time than this are never one story.
-    window_hours: float = Field(default=48, gt=0)
-    # MinHash estimate of the Jaccard similarity of two texts' 3-word shingles: a copy.
-    duplicate_similarity: float = Field(default=0.5, gt=0, le=1)
-    # Weighted cosine similarity of headline and lead terms: the same event...
-    event_similarity: float = Field(default=0.44, gt=0, le=1)
-    # ...or this much, when the two also share rare names worth shared_names_weight.
-    event_similarity_with_names: float = Field(default=0.34, gt=0, le=1)
-    shared_names_weight: float = Field(default=8.0, ge=0)
-    title_weight: float = Field(default=2.0, ge=1)  # a headline word counts this many times
-    lead_words: int = Field(default=40, ge=1)  # content words of the lead compared
-    # An endpoint with story_updates hears again when a story gains this many more sources.
-    update_after_sources: int = Field(default=3, ge=1)
-    max_candidates: int = Field(default=50, ge=1)  # closest stored articles compared
-
-    @model_validator(mode="after")
-    def _ordered(self) -> StorySettings:
-        if self.event_similarity_with_names > self.event_similarity:
-            raise ValueError("event_similarity_with_names is above event_similarity")
         return self
 
 

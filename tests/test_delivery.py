@@ -15,9 +15,9 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from monitor.deliver.sender import deliver_due, next_attempt
+from monitor.deliver.settings import DeliverySettings
 from monitor.deliver.webhook import Endpoint, signed_headers
 from monitor.records import NewArticle, TopicMatch
-from monitor.settings import DeliverySettings
 from monitor.store.engine import open_engine, upgrade_schema
 from monitor.store.facade import Store
 from tests.web import Receiver, Site

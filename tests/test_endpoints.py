@@ -117,12 +117,14 @@ def test_endpoints_come_from_webhook_url_and_webhooks(
 ) -> None:
     monkeypatch.setenv("MONITOR_WEBHOOK_URL", "https://h.example/default")
     settings = load_settings(webhook_config(tmp_path, topics=["us-iraq-security-talks"]))
-    default, ops = configured_endpoints(settings)
+    default, ops = configured_endpoints(settings.all_webhooks())
     assert (default.name, default.url, ops.name) == ("default", "https://h.example/default", "ops")
     assert ops.wants("us-iraq-security-talks")
     assert not ops.wants("weather")
     assert default.wants("weather")
-    assert [e.name for e in configured_endpoints(load_settings(DEFAULT_CONFIG))] == ["default"]
+    assert [e.name for e in configured_endpoints(load_settings(DEFAULT_CONFIG).all_webhooks())] == [
+        "default"
+    ]
 
 
 def test_digest_schedules() -> None:

@@ -20,7 +20,7 @@ from monitor.fetch.http import (
     fetch,
     open_http_session,
 )
-from monitor.settings import FetchSettings
+from monitor.fetch.settings import FetchSettings
 from tests.web import ScriptedResolver, Site
 
 LIMITS = FetchSettings(

@@ -13,10 +13,10 @@ import pytest
 
 from monitor.deliver.payloads import digest_payload
 from monitor.records import NewArticle, TopicMatch
-from monitor.settings import StorySettings
 from monitor.store.engine import open_engine, upgrade_schema
 from monitor.store.facade import SplitOutcome, Store
 from monitor.stories.fingerprint import fingerprint
+from monitor.stories.settings import StorySettings
 
 NOW = datetime(2024, 1, 26, 12, 0, tzinfo=UTC)
 ALERT = TopicMatch("talks", "alert", 5.0, ("Iraq",), ("withdrawal",))

@@ -41,13 +41,13 @@ async def open_pipeline(
     settings: Settings, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[PipelineContext]:
     """The store, the HTTP client and the compiled topics; config feeds synced into the store."""
-    endpoints = configured_endpoints(settings)
+    endpoints = configured_endpoints(settings.all_webhooks())
     async with open_store(settings) as store:
         await store.sync_config_feeds([(f.url, f.name) for f in settings.feeds], clock())
         await store.ensure_endpoints([endpoint.name for endpoint in endpoints])
         async with (
             open_http_session(settings.fetch) as http,
-            open_webhook_session(settings.fetch) as webhooks,
+            open_webhook_session(settings.fetch.user_agent) as webhooks,
         ):
             yield PipelineContext(
                 settings=settings,

@@ -104,7 +104,7 @@ async def _split(store: Store, settings: Settings, article_id: int) -> int:
     from monitor.deliver.payloads import alert_payload
     from monitor.deliver.webhook import configured_endpoints
 
-    endpoints = configured_endpoints(settings)
+    endpoints = configured_endpoints(settings.all_webhooks())
     await store.ensure_endpoints([endpoint.name for endpoint in endpoints])
     now = utc_now()
 

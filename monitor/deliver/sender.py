@@ -12,10 +12,10 @@ import aiohttp
 import structlog
 
 from monitor.app.metrics import Metrics
+from monitor.deliver.settings import DeliverySettings
 from monitor.deliver.webhook import Endpoint, PostResult, post_alert
 from monitor.fetch.schedule import retry_after_seconds
 from monitor.records import PendingAlert
-from monitor.settings import DeliverySettings
 from monitor.store.facade import Store
 
 log = structlog.get_logger(__name__)

@@ -8,13 +8,23 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from monitor.deliver.formats import Format
-from monitor.match.settings import Level
+from monitor.records import Level
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
 DEFAULT_DIGEST = "daily 08:00"
+# The endpoint that ``webhook_url`` and ``webhook_secret`` configure.
+DEFAULT_WEBHOOK = "default"
 _DAILY = re.compile(r"^daily (\d{1,2}):(\d{2})$")
 
 
@@ -91,3 +101,33 @@ class WebhookSettings(BaseModel):
     def _valid_schedule(cls, value: str) -> str:
         digest_trigger(value, "UTC")
         return value
+
+
+class DeliverySettings(BaseModel):
+    """The ``[delivery]`` section: how pending alerts are sent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tick_seconds: float = Field(default=10, gt=0)
+    timeout_seconds: float = Field(default=15, gt=0)
+    batch_size: int = Field(default=50, ge=1)
+    # After the first, immediate attempt: the Standard Webhooks example schedule.
+    retry_seconds: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    # A sender holds the alerts it claimed this long; if it dies they are sent again after.
+    lease_seconds: float = Field(default=60, gt=0)
+    concurrency: int = Field(default=4, ge=1)  # POSTs at once per endpoint
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_post(self) -> DeliverySettings:
+        if self.lease_seconds <= self.timeout_seconds:
+            raise ValueError(
+                f"lease_seconds ({self.lease_seconds:g}) must be longer than timeout_seconds "
+                f"({self.timeout_seconds:g}), or a slow receiver's alerts would be sent twice"
+            )
+        return self
+
+    def claim_size(self) -> int:
+        """How many alerts a sender claims at once: at most ``batch_size``, and no more than it
+        can send before its lease ends even if every POST runs into the timeout."""
+        rounds = max(1, int(self.lease_seconds // self.timeout_seconds))
+        return max(1, min(self.batch_size, rounds * self.concurrency))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,9 +14,8 @@ import aiohttp
 from standardwebhooks import Webhook
 
 from monitor.deliver.formats import Format, render
-from monitor.deliver.settings import DEFAULT_DIGEST
-from monitor.match.settings import Level
-from monitor.settings import DEFAULT_WEBHOOK, FetchSettings, Settings
+from monitor.deliver.settings import DEFAULT_DIGEST, DEFAULT_WEBHOOK, WebhookSettings
+from monitor.records import Level
 
 # Statuses whose Retry-After says when the receiver can take the alert again.
 RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})
@@ -81,7 +81,7 @@ def shown_url(url: str | None) -> str:
     )
 
 
-def configured_endpoints(settings: Settings) -> tuple[Endpoint, ...]:
+def configured_endpoints(webhooks: Sequence[WebhookSettings]) -> tuple[Endpoint, ...]:
     """The configured endpoints; with none, the endpoint "default" with no URL, whose alerts
     wait in the outbox until a URL is configured."""
     endpoints = tuple(
@@ -96,7 +96,7 @@ def configured_endpoints(settings: Settings) -> tuple[Endpoint, ...]:
             timezone=webhook.timezone,
             story_updates=webhook.story_updates,
         )
-        for webhook in settings.all_webhooks()
+        for webhook in webhooks
     )
     return endpoints or (Endpoint(name=DEFAULT_WEBHOOK, url=None),)
 
@@ -117,10 +117,10 @@ def signed_headers(endpoint: Endpoint, alert_id: str, body: str, now: datetime) 
     return headers
 
 
-def open_webhook_session(settings: FetchSettings) -> aiohttp.ClientSession:
+def open_webhook_session(user_agent: str) -> aiohttp.ClientSession:
     """The HTTP client for alerts. Webhook URLs are the operator's own configuration, often on
     the internal network, so they bypass the address gate that guards publishers' URLs."""
-    return aiohttp.ClientSession(headers={"User-Agent": settings.user_agent}, trust_env=False)
+    return aiohttp.ClientSession(headers={"User-Agent": user_agent}, trust_env=False)
 
 
 async def post_alert(

@@ -19,7 +19,7 @@ from monitor.fetch.netguard import (
     refusal_reason,
     url_problem,
 )
-from monitor.settings import FetchSettings
+from monitor.fetch.settings import FetchSettings
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, "

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from monitor.match.settings import LEVELS, RuleSettings, TopicSettings
+from monitor.match.settings import RuleSettings, TopicSettings
+from monitor.records import LEVELS
 
 _WINDOW_SUBJECT = {
     "item": "the title or text mentions",

@@ -16,10 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from monitor.records import Level
 from monitor.text.tokens import normalise
 
-Level = Literal["alert", "digest"]
-LEVELS: tuple[Level, ...] = ("alert", "digest")
 Window = Literal["item", "title", "sentence"] | int
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"

@@ -12,8 +12,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from monitor.match.settings import Level, TopicSettings, Window
-from monitor.records import TopicMatch
+from monitor.match.settings import TopicSettings, Window
+from monitor.records import Level, TopicMatch
 from monitor.text.tokens import Tokens, is_arabic_script, normalise, tokenize
 
 TITLE, BODY = 0, 1

@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.deliver.payloads import ARTICLE_MATCHED, STORY_UPDATED, with_story
 from monitor.records import NewArticle, StoryInfo, TopicMatch
-from monitor.settings import StorySettings
 from monitor.store.feeds import FeedStatus, FeedStore
 from monitor.store.outbox import AlertStatus, OutboxStore
 from monitor.store.status import StatusStore
 from monitor.store.stories import StoryNews, StoryStore, story_info
 from monitor.store.tables import AlertRow, ArticleRow, FeedRow, MatchRow
 from monitor.store.views import StoryViews
+from monitor.stories.settings import StorySettings
 
 __all__ = ["AlertPayloadBuilder", "AlertStatus", "FeedStatus", "SplitOutcome", "Store"]
 

@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.deliver.payloads import story_field
 from monitor.parse.urls import outlet
-from monitor.records import StoryInfo, StorySource, TopicMatch
-from monitor.settings import StorySettings
+from monitor.records import StoryFingerprint, StoryInfo, StorySource, TopicMatch
 from monitor.store.base import StoreBase
 from monitor.store.tables import (
     AlertRow,
@@ -34,7 +33,7 @@ from monitor.store.tables import (
     StoryTopicRow,
     TermCountRow,
 )
-from monitor.stories.fingerprint import StoryFingerprint
+from monitor.stories.fingerprint import index_keys
 from monitor.stories.grouping import (
     Candidate,
     Decision,
@@ -43,6 +42,7 @@ from monitor.stories.grouping import (
     lookup_keys,
     rarity,
 )
+from monitor.stories.settings import StorySettings
 
 STORY_LOCK = 0x6D6F6E0001  # the advisory lock of story decisions ("mon", 1)
 EVERY_ARTICLE = ""  # the term_counts row that counts every fingerprinted article
@@ -224,7 +224,7 @@ class StoryStore(StoreBase):
         )
         await session.execute(
             self._insert(StoryKeyRow),
-            [{"key": key, "at": at, "article_id": article_id} for key in print_.index_keys()],
+            [{"key": key, "at": at, "article_id": article_id} for key in index_keys(print_)],
         )
         # Sorted, so two writers upserting the same terms lock them in the same order.
         counted = sorted({EVERY_ARTICLE, *print_.terms})

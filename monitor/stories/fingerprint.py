@@ -11,12 +11,12 @@ terms are kept as sets and each becomes a lookup key too. Pure functions over fr
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHash
 
+from monitor.records import StoryFingerprint
 from monitor.stories.terms import content_words, headline_numbers, is_caption, names, shingles
 
 NUM_PERM = 128
@@ -28,22 +28,6 @@ _SCHEME, _SEED = "affine32", 1
 MIN_SHINGLES = 8
 _KEY_MASK = (1 << 63) - 1  # keys fit a signed 64-bit column
 _CHARACTERS_PER_WORD = 15  # generous: content words, with the function words between them
-
-
-@dataclass(frozen=True, slots=True)
-class StoryFingerprint:
-    """The terms of an article's title and lead, its names and headline numbers, and the
-    MinHash signature of its title and text (empty when the text is too short to compare)."""
-
-    title_terms: frozenset[str]
-    terms: frozenset[str]  # title and lead words, and names
-    names: frozenset[str]
-    numbers: frozenset[str]
-    signature: bytes = b""
-
-    def index_keys(self) -> tuple[int, ...]:
-        """Where the article is filed for lookup: one key per term, one per LSH band."""
-        return tuple(sorted({term_key(term) for term in self.terms} | set(band_keys(self))))
 
 
 @lru_cache(maxsize=1)
@@ -112,3 +96,8 @@ def _band_keys(signature: bytes) -> tuple[int, ...]:
 def _key(data: bytes) -> int:
     digest = hashlib.blake2b(data, digest_size=8).digest()
     return (int.from_bytes(digest, "big") & _KEY_MASK) or 1
+
+
+def index_keys(print_: StoryFingerprint) -> tuple[int, ...]:
+    """Where an article is filed for lookup: one key per term, one per LSH band."""
+    return tuple(sorted({term_key(term) for term in print_.terms} | set(band_keys(print_))))

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from monitor.settings import StorySettings
-from monitor.stories.fingerprint import StoryFingerprint, band_keys, duplicate_similarity, term_key
+from monitor.records import StoryFingerprint
+from monitor.stories.fingerprint import band_keys, duplicate_similarity, term_key
+from monitor.stories.settings import StorySettings
 from monitor.stories.terms import is_reaction
 
 Reason = Literal["new", "duplicate", "event"]
