@@ -36,10 +36,11 @@ test-slow: install-dev  ## only the slow tests (crash loops, large replays)
 test-all: install-dev
 	$(VENV)/bin/pytest -m "" $(PYTEST_ARGS)
 
-lint: install-dev  ## ruff and mypy (strict on monitor/)
+lint: install-dev  ## ruff, mypy (strict on monitor/) and the layer contracts (imports point down)
 	$(VENV)/bin/ruff check monitor tests bench alembic
 	$(VENV)/bin/ruff format --check monitor tests bench alembic
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 format: install-dev
 	$(VENV)/bin/ruff check --fix monitor tests bench alembic

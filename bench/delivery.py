@@ -45,7 +45,6 @@ from monitor.app.jobs import DELIVER_JOB, Worker, deliver_pending  # noqa: E402
 from monitor.app.logs import configure_logging  # noqa: E402
 from monitor.app.pipeline import PipelineContext  # noqa: E402
 from monitor.app.resources import open_pipeline  # noqa: E402
-from monitor.deliver.payloads import alert_payload  # noqa: E402
 from monitor.deliver.settings import DEFAULT_WEBHOOK  # noqa: E402
 from monitor.records import NewArticle, TopicMatch  # noqa: E402
 from monitor.settings import Settings, load_settings  # noqa: E402
@@ -112,21 +111,9 @@ async def commit_alert(context: PipelineContext) -> tuple[str, float]:
         language="en",
         matches=(MATCH,),
     )
-    ids: list[str] = []
-
-    def payload(alert_id: str, match: TopicMatch) -> dict[str, object]:
-        ids.append(alert_id)
-        return alert_payload(
-            alert_id,
-            match,
-            article,
-            source_title="Bench wire",
-            source_url="https://news.example/feed.xml",
-            detected_at=now,
-        )
-
-    await context.store.save_article(article, lambda _topic: [DEFAULT_WEBHOOK], payload, now)
-    return ids[0], time.time()
+    await context.store.save_article(article, lambda _topic: [DEFAULT_WEBHOOK], now)
+    [alert] = await context.store.list_alerts(limit=1)
+    return alert.id, time.time()
 
 
 @dataclass(frozen=True)

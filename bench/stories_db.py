@@ -65,7 +65,7 @@ async def _run(
         for number in range(size, size + batch):
             item, at = _nth(items, number)
             article = _article(feed.id, number, item, at, prints[item.id])
-            await store.save_article(article, lambda _t: ["bench"], _payload, NOW, stories=settings)
+            await store.save_article(article, lambda _t: ["bench"], NOW, stories=settings)
             counts.update(article.fingerprint.terms if article.fingerprint else ())
             counts[EVERY_ARTICLE] += 1
         elapsed = time.perf_counter() - started
@@ -107,7 +107,7 @@ async def _replay(url: str, items: list[Any], settings: StorySettings) -> dict[s
     for number, item in enumerate(items):
         print_ = fingerprint(item.title, item.text, lead_words=settings.lead_words)
         article = _article(feed.id, number, item, item.at, print_)
-        await store.save_article(article, lambda _t: ["bench"], _payload, NOW, stories=settings)
+        await store.save_article(article, lambda _t: ["bench"], NOW, stories=settings)
     async with engine.connect() as connection:
         rows = (await connection.execute(select(ArticleRow.url, ArticleRow.story_id))).all()
     await engine.dispose()
@@ -138,10 +138,6 @@ def _article(
         fingerprint=print_,
         source_title="bench",
     )
-
-
-def _payload(alert_id: str, match: TopicMatch) -> dict[str, object]:
-    return {"id": alert_id, "type": "article.matched", "topic": match.topic}
 
 
 async def _fill(

@@ -118,14 +118,53 @@ class StoryInfo:
     sources: tuple[StorySource, ...]
 
 
+# What an outbox row sends: an alert, an update of an alerted story, or a digest.
+ARTICLE_MATCHED = "article.matched"
+STORY_UPDATED = "story.updated"
+DIGEST = "digest"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertArticle:
+    """An article as alerts describe it: what it says and the outlet that published it."""
+
+    title: str
+    url: str
+    summary: str
+    published_at: datetime | None
+    language: str | None
+    source_title: str
+    source_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    """One story of a digest: its first article in the digest, that article's match, and the
+    story as it stands (None for an article stored before stories existed)."""
+
+    article: AlertArticle
+    match: TopicMatch
+    story: StoryInfo | None
+
+
 @dataclass(frozen=True, slots=True)
 class PendingAlert:
-    """An outbox row due for delivery."""
+    """An outbox row with the stored facts its payload is rendered from at send time: so a
+    story that gained outlets while its alert waited is sent as it stands, and nothing in the
+    database holds a rendered payload that would need rewriting."""
 
     id: str
     endpoint: str
-    payload: dict[str, object]
     attempts: int
+    kind: str  # ARTICLE_MATCHED, STORY_UPDATED or DIGEST
+    created_at: datetime
+    article: AlertArticle | None = None
+    match: TopicMatch | None = None
+    story: StoryInfo | None = None
+    reasons: tuple[str, ...] = ()  # why a story.updated event was sent
+    digest: tuple[DigestItem, ...] = ()
+    # The body of a row queued by a version that stored rendered payloads; sent as it is.
+    stored_payload: dict[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,12 +28,12 @@ from monitor.deliver.settings import (
     HttpUrlText,
     WebhookSecret,
     WebhookSettings,
-    digest_trigger,
 )
 from monitor.fetch.settings import FetchSettings
 from monitor.match.settings import TopicSettings
 from monitor.stories.settings import StorySettings
 from monitor.text.html import clip
+from monitor.triggers import schedule_trigger
 
 DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
 
@@ -85,7 +85,7 @@ class RetentionSettings(_Section):
     @field_validator("run_at")
     @classmethod
     def _valid_schedule(cls, value: str) -> str:
-        digest_trigger(value, "UTC")
+        schedule_trigger(value, "UTC")
         return value
 
 

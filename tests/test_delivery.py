@@ -69,9 +69,7 @@ async def add_alerts(store: Store, count: int, first: int = 1) -> None:
             language=None,
             matches=(TopicMatch("t", "alert", 2.0, ("Iraq",)),),
         )
-        await store.save_article(
-            article, lambda _t: ["hook"], lambda i, m: {"id": i, "title": "Talks"}, START
-        )
+        await store.save_article(article, lambda _t: ["hook"], START)
 
 
 async def deliver(

@@ -10,9 +10,9 @@ import pytest
 from monitor.app.daemon import run_once
 from monitor.app.jobs import deliver_pending, queue_digest
 from monitor.app.resources import open_pipeline
-from monitor.deliver.settings import digest_trigger
 from monitor.deliver.webhook import configured_endpoints
 from monitor.settings import ConfigError, load_settings
+from monitor.triggers import schedule_trigger
 from tests.conftest import DEFAULT_CONFIG, write_config
 from tests.test_pipeline import page_for, serve_seed
 from tests.web import Item, Receiver, Site
@@ -128,6 +128,6 @@ def test_endpoints_come_from_webhook_url_and_webhooks(
 
 
 def test_digest_schedules() -> None:
-    assert str(digest_trigger("daily 08:00", "Europe/Kyiv")) == ("cron[hour='8', minute='0']")
-    assert "minute='0'" in str(digest_trigger("hourly", "UTC"))
-    assert "day_of_week='mon-fri'" in str(digest_trigger("cron 0 8 * * mon-fri", "UTC"))
+    assert str(schedule_trigger("daily 08:00", "Europe/Kyiv")) == ("cron[hour='8', minute='0']")
+    assert "minute='0'" in str(schedule_trigger("hourly", "UTC"))
+    assert "day_of_week='mon-fri'" in str(schedule_trigger("cron 0 8 * * mon-fri", "UTC"))

@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
-from monitor.deliver.payloads import digest_payload
 from monitor.records import NewArticle, TopicMatch
 from monitor.store.engine import open_engine, upgrade_schema
 from monitor.store.facade import Store
@@ -51,7 +49,7 @@ async def add_article(
         language="en",
         matches=(TopicMatch(topic, level, 3.0, ("Iraq*",), ("rule",)),),  # type: ignore[arg-type]
     )
-    await store.save_article(article, lambda _t: endpoints, lambda i, m: {"id": i}, NOW)
+    await store.save_article(article, lambda _t: endpoints, NOW)
 
 
 async def test_a_claim_hides_rows_until_its_lease_ends(store: Store) -> None:
@@ -157,15 +155,11 @@ async def test_an_endpoint_can_be_disabled_and_enabled(store: Store) -> None:
     assert (await store.endpoint_states())["ops"].disabled_reason is None
 
 
-def build(endpoint: str) -> Any:
-    return lambda digest_id, stories: digest_payload(digest_id, endpoint, stories, created_at=NOW)
-
-
 async def test_a_digest_collects_digest_matches_once(store: Store) -> None:
     await add_article(store, 1, level="digest")
     await add_article(store, 2, level="alert")
     await add_article(store, 3, level="digest", topic="weather")
-    digest_id = await store.queue_digest("ops", ["talks"], NOW, build("ops"))
+    digest_id = await store.queue_digest("ops", ["talks"], NOW)
     assert digest_id is not None
     detail = await store.alert_detail(digest_id)
     assert detail is not None
@@ -178,9 +172,9 @@ async def test_a_digest_collects_digest_matches_once(store: Store) -> None:
         ["rule"],
     )
     # Nothing new since: no second digest; a new match goes in the next one.
-    assert await store.queue_digest("ops", ["talks"], NOW, build("ops")) is None
+    assert await store.queue_digest("ops", ["talks"], NOW) is None
     await add_article(store, 4, level="digest")
-    next_id = await store.queue_digest("ops", [], NOW, build("ops"))
+    next_id = await store.queue_digest("ops", [], NOW)
     assert next_id is not None
     detail = await store.alert_detail(next_id)
     assert detail is not None
@@ -190,4 +184,4 @@ async def test_a_digest_collects_digest_matches_once(store: Store) -> None:
 async def test_a_new_endpoint_digest_starts_from_now(store: Store) -> None:
     await add_article(store, 1, level="digest")
     await store.ensure_endpoints(["late"])
-    assert await store.queue_digest("late", [], NOW, build("late")) is None
+    assert await store.queue_digest("late", [], NOW) is None

@@ -10,7 +10,7 @@ import aiohttp
 
 from monitor.app.daemon import run_once
 from monitor.app.resources import open_store
-from monitor.store.status import Pruned
+from monitor.store.retention import Pruned
 from tests.test_pipeline import serve_seed
 from tests.web import Receiver, Site
 

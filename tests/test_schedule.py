@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitor.fetch.http_dates import retry_after_seconds
 from monitor.fetch.schedule import (
     PublisherHints,
     failure_delay,
     freshness_seconds,
     publisher_floor,
     publishing_interval,
-    retry_after_seconds,
     success_delay,
 )
 

@@ -53,10 +53,6 @@ def to(*endpoints: str) -> Callable[[str], tuple[str, ...]]:
     return lambda _topic: endpoints
 
 
-def payload(alert_id: str, match: TopicMatch) -> dict[str, object]:
-    return {"id": alert_id, "topic": match.topic}
-
-
 async def feed_id(store: Store, url: str = "https://news.example/feed") -> int:
     await store.add_feed(url, "Example", NOW)
     feeds = await store.feeds_to_poll(None)
@@ -128,12 +124,12 @@ async def test_failures_are_counted_and_a_success_resets_them(store: Store) -> N
 
 async def test_an_article_is_stored_once_with_its_alerts(store: Store) -> None:
     feed = await feed_id(store)
-    assert await store.save_article(article(feed), to("default", "ops"), payload, NOW) == 2
+    assert await store.save_article(article(feed), to("default", "ops"), NOW) == 2
     # Same canonical URL from another entry, and same GUID with another URL: both already known.
-    assert await store.save_article(article(feed, guid="g2"), to("default"), payload, NOW) is None
+    assert await store.save_article(article(feed, guid="g2"), to("default"), NOW) is None
     assert (
         await store.save_article(
-            article(feed, url="https://news.example/other"), to("default"), payload, NOW
+            article(feed, url="https://news.example/other"), to("default"), NOW
         )
         is None
     )
@@ -148,14 +144,14 @@ async def test_an_article_is_stored_once_with_its_alerts(store: Store) -> None:
 
 async def test_an_unmatched_article_is_remembered_without_alerts(store: Store) -> None:
     feed = await feed_id(store)
-    assert await store.save_article(article(feed, matched=False), to("default"), payload, NOW) == 0
+    assert await store.save_article(article(feed, matched=False), to("default"), NOW) == 0
     assert await store.is_known(feed, "g1", "https://news.example/a")
     assert await store.list_alerts() == []
 
 
 async def test_removing_a_feed_keeps_its_articles_known(store: Store) -> None:
     feed = await feed_id(store)
-    await store.save_article(article(feed), to("default"), payload, NOW)
+    await store.save_article(article(feed), to("default"), NOW)
     await store.remove_feed("https://news.example/feed")
     assert await store.is_known(999, "other", "https://news.example/a")
     assert len(await store.list_alerts()) == 1
@@ -295,7 +291,7 @@ async def test_a_digest_match_is_stored_without_an_alert(store: Store) -> None:
         language="en",
         matches=(TopicMatch("talks", "digest", 4.0, ("Iraq", "attack*"), ("attacks",)),),
     )
-    assert await store.save_article(digest, to("default"), payload, NOW) == 0
+    assert await store.save_article(digest, to("default"), NOW) == 0
     assert await store.list_alerts() == []
     [(level, rules)] = await store.match_levels("https://news.example/d")
     assert (level, rules) == ("digest", ["attacks"])

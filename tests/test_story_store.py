@@ -7,11 +7,9 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
-from monitor.deliver.payloads import digest_payload
 from monitor.records import NewArticle, TopicMatch
 from monitor.store.engine import open_engine, upgrade_schema
 from monitor.store.facade import SplitOutcome, Store
@@ -80,10 +78,6 @@ def to(*endpoints: str) -> Callable[[str], tuple[str, ...]]:
     return lambda _topic: endpoints
 
 
-def payload(alert_id: str, match: TopicMatch) -> dict[str, object]:
-    return {"id": alert_id, "type": "article.matched", "topic": match.topic}
-
-
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[Store]:
     engine = open_engine(database_url)
@@ -103,13 +97,10 @@ async def test_a_copy_joins_the_story_without_alerting_and_the_pending_alert_lis
 ) -> None:
     first, second = await feeds(store, 2)
     assert (
-        await store.save_article(
-            article(first, 1, "US, Iraq open talks", WIRE), to("a"), payload, NOW
-        )
-        == 1
+        await store.save_article(article(first, 1, "US, Iraq open talks", WIRE), to("a"), NOW) == 1
     )
     copy = article(second, 1, "Talks on US troop exit begin", WIRE.replace("Thursday", "Friday"))
-    assert await store.save_article(copy, to("a"), payload, NOW) == 0
+    assert await store.save_article(copy, to("a"), NOW) == 0
 
     [story] = await store.list_stories()
     assert (story.article_count, story.source_count) == (2, 2)
@@ -143,7 +134,7 @@ async def test_two_feeds_of_one_outlet_are_one_source(store: Store) -> None:
     )
     elsewhere = article(other, 3, "US and Iraq start troop talks", WIRE)
     for new in (first, same_site, elsewhere):
-        await store.save_article(new, to("a"), payload, NOW)
+        await store.save_article(new, to("a"), NOW)
 
     [story] = await store.list_stories()
     assert (story.article_count, story.source_count) == (3, 2)
@@ -161,18 +152,15 @@ async def test_a_digest_lists_a_story_once_and_leaves_out_stories_already_alerte
     ids = await feeds(store, 4)
     headlines = ["US, Iraq open talks", "Talks on US troop exit begin", "US and Iraq start talks"]
     for number, (feed, headline) in enumerate(zip(ids, headlines, strict=False)):
-        await store.save_article(article(feed, number, headline, WIRE, DIGEST), to(), payload, NOW)
+        await store.save_article(article(feed, number, headline, WIRE, DIGEST), to(), NOW)
     # A story the endpoint had an alert for: its later digest-level copy is not repeated.
     alerted = article(ids[0], 10, "Drone attack wounds US troops", OTHER)
-    await store.save_article(alerted, to("ops"), payload, NOW)
+    await store.save_article(alerted, to("ops"), NOW)
     copy = article(ids[3], 11, "US troops wounded in drone attack", OTHER, DIGEST)
-    await store.save_article(copy, to("ops"), payload, NOW)
-
-    def build(digest_id: str, stories: list[dict[str, Any]]) -> dict[str, Any]:
-        return digest_payload(digest_id, "ops", stories, created_at=NOW)
+    await store.save_article(copy, to("ops"), NOW)
 
     assert len(await store.list_stories()) == 2
-    digest_id = await store.queue_digest("ops", [], NOW, build)
+    digest_id = await store.queue_digest("ops", [], NOW)
     assert digest_id is not None
     shown = await store.alert_detail(digest_id)
     assert shown is not None
@@ -182,23 +170,19 @@ async def test_a_digest_lists_a_story_once_and_leaves_out_stories_already_alerte
     assert [s["article_title"] for s in entry["story"]["sources"]] == headlines
 
 
-def payload_for(article: NewArticle, source: str, _url: str) -> Any:
-    return lambda alert_id, match: {"id": alert_id, "title": article.title, "source": source}
-
-
 async def test_an_article_split_off_its_story_alerts_as_a_story_of_its_own(
     store: Store,
 ) -> None:
     first, second = await feeds(store, 2)
-    await store.save_article(article(first, 1, "US, Iraq open talks", WIRE), to("a"), payload, NOW)
+    await store.save_article(article(first, 1, "US, Iraq open talks", WIRE), to("a"), NOW)
     joined = article(second, 2, "Talks on US troop exit begin", WIRE)
-    assert await store.save_article(joined, to("a"), payload, NOW) == 0
+    assert await store.save_article(joined, to("a"), NOW) == 0
     [story] = await store.list_stories()
     detail = await store.story_detail(story.id)
     assert detail is not None
     original, wrongly = detail[1]
 
-    outcome = await store.split_article(wrongly.id, to("a", "b"), payload_for, NOW)
+    outcome = await store.split_article(wrongly.id, to("a", "b"), NOW)
     assert outcome is not None
     assert outcome.left_story_id == story.id
     assert outcome.alerts == 2
@@ -209,7 +193,7 @@ async def test_an_article_split_off_its_story_alerts_as_a_story_of_its_own(
     assert sorted(alert.endpoint for alert in alerts) == ["a", "b"]
     shown = await store.alert_detail(alerts[0].id)
     assert shown is not None
-    assert shown.payload["source"] == "Outlet 2"
+    assert shown.payload["source"]["title"] == "Outlet 2"
     assert shown.payload["story"]["id"] == outcome.story_id
     moved = await store.story_detail(outcome.story_id)
     assert moved is not None
@@ -218,20 +202,20 @@ async def test_an_article_split_off_its_story_alerts_as_a_story_of_its_own(
     ]
 
     # Alone in its story now: splitting again changes nothing.
-    again = await store.split_article(wrongly.id, to("a"), payload_for, NOW)
+    again = await store.split_article(wrongly.id, to("a"), NOW)
     assert again == SplitOutcome(story_id=outcome.story_id, left_story_id=None, alerts=0)
-    assert await store.split_article(999_999, to("a"), payload_for, NOW) is None
+    assert await store.split_article(999_999, to("a"), NOW) is None
 
 
 async def test_an_article_that_alerted_is_not_alerted_again_when_split_off(store: Store) -> None:
     first, second = await feeds(store, 2)
     alerted = article(first, 1, "US, Iraq open talks", WIRE)
-    await store.save_article(alerted, to("a"), payload, NOW)
-    await store.save_article(article(second, 2, "Talks on troop exit", WIRE), to("a"), payload, NOW)
+    await store.save_article(alerted, to("a"), NOW)
+    await store.save_article(article(second, 2, "Talks on troop exit", WIRE), to("a"), NOW)
     [story] = await store.list_stories()
     detail = await store.story_detail(story.id)
     assert detail is not None
-    outcome = await store.split_article(detail[1][0].id, to("a"), payload_for, NOW)
+    outcome = await store.split_article(detail[1][0].id, to("a"), NOW)
     assert outcome is not None
     assert (outcome.left_story_id, outcome.alerts) == (story.id, 0)
     assert len(await store.list_alerts()) == 1
@@ -250,9 +234,9 @@ async def test_terms_only_a_candidate_has_weigh_by_how_common_they_are(store: St
     earlier = NOW - timedelta(days=10)  # counted, but outside the window
     for number in range(60):
         filler = article(feed, number, f"Report {number} on regional security", routine, DIGEST)
-        await store.save_article(replace(filler, published_at=earlier), to(), payload, NOW)
+        await store.save_article(replace(filler, published_at=earlier), to(), NOW)
     visit = article(feed, 100, "Austin lands in Baghdad", "Lloyd Austin arrived. " + routine)
-    await store.save_article(visit, to("a"), payload, NOW)
+    await store.save_article(visit, to("a"), NOW)
     report = article(
         feed,
         101,
@@ -260,7 +244,7 @@ async def test_terms_only_a_candidate_has_weigh_by_how_common_they_are(store: St
         "Lloyd Austin met Iraqi leaders on an unannounced visit.",
         published=NOW + timedelta(hours=1),
     )
-    assert await store.save_article(report, to("a"), payload, NOW + timedelta(hours=1)) == 0
+    assert await store.save_article(report, to("a"), NOW + timedelta(hours=1)) == 0
 
     [story, *_] = await store.list_stories()
     assert story.article_count == 2
@@ -273,28 +257,26 @@ async def test_different_events_with_the_same_actors_stay_apart(store: Store) ->
     first, second = await feeds(store, 2)
     talks = article(first, 1, "US, Iraq open talks on troop withdrawal", WIRE)
     attack = article(second, 1, "Drone attack wounds US troops at Iraq base", OTHER)
-    assert await store.save_article(talks, to("a"), payload, NOW) == 1
-    assert await store.save_article(attack, to("a"), payload, NOW) == 1
+    assert await store.save_article(talks, to("a"), NOW) == 1
+    assert await store.save_article(attack, to("a"), NOW) == 1
     assert len(await store.list_stories()) == 2
 
 
 async def test_an_article_outside_the_window_starts_a_new_story(store: Store) -> None:
     first, second = await feeds(store, 2)
-    await store.save_article(article(first, 1, "US, Iraq open talks", WIRE), to("a"), payload, NOW)
+    await store.save_article(article(first, 1, "US, Iraq open talks", WIRE), to("a"), NOW)
     later = NOW + timedelta(hours=49)
     copy = article(second, 1, "US, Iraq open talks", WIRE, published=later)
-    assert await store.save_article(copy, to("a"), payload, later) == 1
+    assert await store.save_article(copy, to("a"), later) == 1
     assert len(await store.list_stories()) == 2
 
 
 async def test_a_story_raised_from_digest_to_alert(store: Store) -> None:
     first, second = await feeds(store, 2)
     early = article(first, 1, "US, Iraq open talks", WIRE, match=DIGEST)
-    assert await store.save_article(early, to("plain", "updates"), payload, NOW) == 0
+    assert await store.save_article(early, to("plain", "updates"), NOW) == 0
     raised = article(second, 1, "Talks on US troop exit begin", WIRE)
-    sent = await store.save_article(
-        raised, to("plain", "updates"), payload, NOW, story_updates={"updates"}
-    )
+    sent = await store.save_article(raised, to("plain", "updates"), NOW, story_updates={"updates"})
     assert sent == 2
     kinds = {alert.endpoint: alert.kind for alert in await store.list_alerts()}
     assert kinds == {"plain": "article.matched", "updates": "story.updated"}
@@ -314,7 +296,6 @@ async def test_updates_follow_the_number_of_new_sources(store: Store) -> None:
             await store.save_article(
                 copy,
                 to("plain", "updates"),
-                payload,
                 NOW,
                 stories=settings,
                 story_updates={"updates"},
@@ -338,7 +319,7 @@ async def test_two_writers_racing_on_one_new_story_make_one_story_and_one_alert(
             copies = [article(first, number, title, text), article(second, number, title, text)]
             results = await asyncio.gather(
                 *(
-                    replica.save_article(copy, to("a"), payload, NOW)
+                    replica.save_article(copy, to("a"), NOW)
                     for replica, copy in zip(replicas, copies, strict=True)
                 )
             )
@@ -356,13 +337,11 @@ async def test_old_lookup_keys_are_forgotten_and_recent_ones_still_group(store: 
     first, second, third = await feeds(store, 3)
     old = NOW - timedelta(days=10)
     await store.save_article(
-        article(first, 1, "US, Iraq open talks", WIRE, published=old), to("a"), payload, NOW
+        article(first, 1, "US, Iraq open talks", WIRE, published=old), to("a"), NOW
     )
-    await store.save_article(
-        article(second, 1, "Drone attack at Iraq base", OTHER), to("a"), payload, NOW
-    )
+    await store.save_article(article(second, 1, "Drone attack at Iraq base", OTHER), to("a"), NOW)
     assert await store.forget_story_keys(before=NOW - timedelta(days=5)) > 0
     assert await store.forget_story_keys(before=NOW - timedelta(days=5)) == 0
     copy = article(third, 1, "Drones hit US troops in Iraq", OTHER.replace("Sunday", "Monday"))
-    assert await store.save_article(copy, to("a"), payload, NOW) == 0  # joined the recent story
+    assert await store.save_article(copy, to("a"), NOW) == 0  # joined the recent story
     assert len(await store.list_stories()) == 2

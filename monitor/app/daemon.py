@@ -21,10 +21,10 @@ from monitor.app.jobs import DELIVER_JOB, Worker, deliver_pending
 from monitor.app.pipeline import CycleReport, PipelineContext, poll_feeds
 from monitor.app.resources import open_pipeline
 from monitor.deliver.sender import DeliveryReport
-from monitor.deliver.settings import digest_trigger
 from monitor.settings import Settings
 from monitor.store.engine import redacted
 from monitor.store.single_process import sole_sqlite_user
+from monitor.triggers import schedule_trigger
 
 log = structlog.get_logger(__name__)
 
@@ -101,7 +101,7 @@ def _schedule_jobs(scheduler: AsyncIOScheduler, worker: Worker, context: Pipelin
         )
     scheduler.add_job(
         worker.prune,
-        digest_trigger(settings.retention.run_at, "UTC"),
+        schedule_trigger(settings.retention.run_at, "UTC"),
         id="retention",
         max_instances=1,
         coalesce=True,
@@ -111,7 +111,7 @@ def _schedule_jobs(scheduler: AsyncIOScheduler, worker: Worker, context: Pipelin
         if endpoint.takes_digest:
             scheduler.add_job(
                 worker.digest,
-                digest_trigger(endpoint.digest, endpoint.timezone),
+                schedule_trigger(endpoint.digest, endpoint.timezone),
                 args=[endpoint],
                 id=f"digest:{endpoint.name}",
                 max_instances=1,

@@ -16,10 +16,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app.http_server import Liveness
 from monitor.app.pipeline import PipelineContext, poll_feeds
-from monitor.deliver.payloads import digest_payload
 from monitor.deliver.sender import DeliveryReport, deliver_due
 from monitor.deliver.webhook import Endpoint
-from monitor.store.status import Pruned
+from monitor.store.retention import Pruned
 
 log = structlog.get_logger(__name__)
 
@@ -35,7 +34,7 @@ async def deliver_pending(context: PipelineContext) -> DeliveryReport:
         context.settings.delivery,
         context.clock,
         context.rng,
-        context.metrics,
+        context.metrics.record_delivery,
     )
 
 
@@ -44,15 +43,7 @@ async def queue_digest(context: PipelineContext, endpoint: Endpoint) -> str | No
     there were none, or the endpoint takes no digest (its ``min_level`` is ``alert``)."""
     if not endpoint.takes_digest:
         return None
-    now = context.clock()
-    return await context.store.queue_digest(
-        endpoint.name,
-        sorted(endpoint.topics),
-        now,
-        lambda digest_id, stories: digest_payload(
-            digest_id, endpoint.name, stories, created_at=now
-        ),
-    )
+    return await context.store.queue_digest(endpoint.name, sorted(endpoint.topics), context.clock())
 
 
 async def prune_old(context: PipelineContext) -> Pruned:

@@ -20,7 +20,6 @@ import aiohttp
 import structlog
 
 from monitor.app.metrics import Metrics
-from monitor.deliver.payloads import alert_payload
 from monitor.deliver.webhook import Endpoint
 from monitor.fetch.http import (
     PAGE_ACCEPT,
@@ -44,7 +43,7 @@ from monitor.match.topic import Topic, match_topic
 from monitor.parse.article import ExtractionError, decode_page, extract_page
 from monitor.parse.feed import FeedParseError, parse_feed
 from monitor.parse.urls import canonical_url
-from monitor.records import ExtractedPage, Feed, FeedEntry, NewArticle, TopicMatch
+from monitor.records import ExtractedPage, Feed, FeedEntry, NewArticle
 from monitor.settings import Settings
 from monitor.store.facade import Store
 from monitor.store.feeds import UnchangedCheck
@@ -260,17 +259,12 @@ async def process_entry(
     )
     now = context.clock()
 
-    def payload(alert_id: str, match: TopicMatch) -> dict[str, object]:
-        return alert_payload(
-            alert_id, match, article, source_title=feed_title, source_url=feed.url, detected_at=now
-        )
-
     def recipients(topic: str) -> list[str]:
         return [endpoint.name for endpoint in context.endpoints if endpoint.wants(topic)]
 
     updates = {endpoint.name for endpoint in context.endpoints if endpoint.story_updates}
     alerts = await context.store.save_article(
-        article, recipients, payload, now, stories=stories, story_updates=updates
+        article, recipients, now, stories=stories, story_updates=updates
     )
     if alerts is None:
         return 0, 0, 0  # another feed stored the same story a moment ago

@@ -12,7 +12,6 @@ from monitor.cli.output import print_table, when
 from monitor.settings import Settings
 
 if TYPE_CHECKING:
-    from monitor.records import NewArticle
     from monitor.store.facade import Store
 
 EXIT_OK, EXIT_FAILURE = 0, 1
@@ -101,29 +100,16 @@ def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _split(store: Store, settings: Settings, article_id: int) -> int:
     from monitor.app.resources import utc_now
-    from monitor.deliver.payloads import alert_payload
     from monitor.deliver.webhook import configured_endpoints
 
     endpoints = configured_endpoints(settings.all_webhooks())
     await store.ensure_endpoints([endpoint.name for endpoint in endpoints])
     now = utc_now()
 
-    def payload_for(article: NewArticle, source_title: str, source_url: str) -> Any:
-        return lambda alert_id, match: alert_payload(
-            alert_id,
-            match,
-            article,
-            source_title=source_title,
-            source_url=source_url,
-            detected_at=now,
-        )
-
     def recipients(topic: str) -> list[str]:
         return [endpoint.name for endpoint in endpoints if endpoint.wants(topic)]
 
-    outcome = await store.split_article(
-        article_id, recipients, payload_for, now, stories=settings.stories
-    )
+    outcome = await store.split_article(article_id, recipients, now, stories=settings.stories)
     if outcome is None:
         print(f"monitor: no article {article_id}", file=sys.stderr)
         return EXIT_FAILURE

@@ -1,15 +1,20 @@
-"""The alert payload: what a webhook receiver gets for a matched article (documented in README)."""
+"""The JSON payloads a webhook receiver gets (documented in README), rendered at send time from
+the facts the outbox stores: the article, its match, the story as it stands."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.records import NewArticle, StoryInfo, TopicMatch
-
-ARTICLE_MATCHED = "article.matched"
-STORY_UPDATED = "story.updated"
-DIGEST = "digest"
+from monitor.records import (
+    DIGEST,
+    STORY_UPDATED,
+    AlertArticle,
+    DigestItem,
+    PendingAlert,
+    StoryInfo,
+    TopicMatch,
+)
 
 
 def iso_utc(moment: datetime | None) -> str | None:
@@ -19,44 +24,51 @@ def iso_utc(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def digest_payload(
-    digest_id: str, endpoint: str, stories: list[dict[str, Any]], *, created_at: datetime
-) -> dict[str, Any]:
-    """The JSON body of a ``digest``: the digest-level stories since the endpoint's last one."""
-    return {
-        "id": digest_id,
-        "type": DIGEST,
-        "endpoint": endpoint,
-        "created_at": iso_utc(created_at),
-        "stories": stories,
-    }
+def render_payload(alert: PendingAlert) -> dict[str, Any]:
+    """The body of an outbox row; ``id`` is also the ``webhook-id`` header."""
+    if alert.stored_payload is not None:
+        return dict(alert.stored_payload)
+    if alert.kind == DIGEST:
+        return digest_payload(alert.id, alert.endpoint, alert.digest, created_at=alert.created_at)
+    if alert.article is None or alert.match is None:
+        raise ValueError(f"alert {alert.id} has neither an article nor a stored payload")
+    payload = alert_payload(alert.id, alert.match, alert.article, detected_at=alert.created_at)
+    if alert.story is not None:
+        payload["story"] = story_field(alert.story)
+    if alert.reasons:
+        payload["type"] = STORY_UPDATED
+        payload["reasons"] = list(alert.reasons)
+    return payload
 
 
 def alert_payload(
-    alert_id: str,
-    match: TopicMatch,
-    article: NewArticle,
-    *,
-    source_title: str,
-    source_url: str,
-    detected_at: datetime,
+    alert_id: str, match: TopicMatch, article: AlertArticle, *, detected_at: datetime
 ) -> dict[str, Any]:
-    """The JSON body of an ``article.matched`` alert; ``id`` is also the ``webhook-id`` header."""
+    """The JSON body of an ``article.matched`` alert, before its ``story``."""
     return {
         "id": alert_id,
-        "type": ARTICLE_MATCHED,
+        "type": "article.matched",
         "topic": match.topic,
-        "title": article.title,
-        "url": article.url,
-        "source": {"title": source_title, "url": source_url},
-        "published_at": iso_utc(article.published_at),
-        "summary": article.summary,
+        **_article_fields(article),
         "level": match.level,
         "matched_terms": list(match.terms),
         "matched_rules": list(match.rules),
         "score": match.score,
         "language": article.language,
         "detected_at": iso_utc(detected_at),
+    }
+
+
+def digest_payload(
+    digest_id: str, endpoint: str, items: tuple[DigestItem, ...], *, created_at: datetime
+) -> dict[str, Any]:
+    """The JSON body of a ``digest``: one entry per story since the endpoint's last digest."""
+    return {
+        "id": digest_id,
+        "type": DIGEST,
+        "endpoint": endpoint,
+        "created_at": iso_utc(created_at),
+        "stories": [_digest_entry(item) for item in items],
     }
 
 
@@ -78,14 +90,24 @@ def story_field(story: StoryInfo) -> dict[str, Any]:
     }
 
 
-def with_story(
-    payload: dict[str, Any], story: StoryInfo, *, reasons: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    """``payload`` with its ``story``; with ``reasons`` it becomes a ``story.updated`` event
-    about the article that changed the story ("sources": it gained more outlets; "level": it
-    now matches at alert level)."""
-    result = {**payload, "story": story_field(story)}
-    if reasons:
-        result["type"] = STORY_UPDATED
-        result["reasons"] = list(reasons)
-    return result
+def _article_fields(article: AlertArticle) -> dict[str, Any]:
+    return {
+        "title": article.title,
+        "url": article.url,
+        "source": {"title": article.source_title, "url": article.source_url},
+        "published_at": iso_utc(article.published_at),
+        "summary": article.summary,
+    }
+
+
+def _digest_entry(item: DigestItem) -> dict[str, Any]:
+    entry = {
+        "topic": item.match.topic,
+        **_article_fields(item.article),
+        "matched_terms": list(item.match.terms),
+        "matched_rules": list(item.match.rules),
+        "score": item.match.score,
+    }
+    if item.story is not None:
+        entry["story"] = story_field(item.story)
+    return entry

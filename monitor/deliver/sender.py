@@ -1,27 +1,71 @@
-"""Deliver the outbox: claim due rows, send them, record delivered, retry-later, held or dead."""
+"""Deliver the outbox: claim due rows, render and send them, record delivered, retry-later,
+held or dead.
+
+The sender talks to the outbox through ``AlertOutbox``, the small contract the store fulfils, and
+reports each attempt to an optional ``on_attempt`` callback (the daemon's metrics)."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import aiohttp
 import structlog
 
-from monitor.app.metrics import Metrics
+from monitor.deliver.payloads import render_payload
 from monitor.deliver.settings import DeliverySettings
 from monitor.deliver.webhook import Endpoint, PostResult, post_alert
-from monitor.fetch.schedule import retry_after_seconds
+from monitor.fetch.http_dates import retry_after_seconds
 from monitor.records import PendingAlert
-from monitor.store.facade import Store
 
 log = structlog.get_logger(__name__)
 
 JITTER = 0.1
 MAX_RETRY_AFTER_SECONDS = 24 * 3600  # a receiver cannot park an alert for longer than a day
+
+
+class EndpointHold(Protocol):
+    """What the sender needs to know of an endpoint's state."""
+
+    @property
+    def disabled_reason(self) -> str | None: ...
+
+    @property
+    def pending(self) -> int: ...
+
+
+class AlertOutbox(Protocol):
+    """The outbox operations a sender uses; the store implements them."""
+
+    async def endpoint_states(self) -> Mapping[str, EndpointHold]: ...
+
+    async def claim_due(
+        self, endpoint: str, now: datetime, limit: int, lease_seconds: float
+    ) -> list[PendingAlert]: ...
+
+    async def release(self, alert_ids: Sequence[str]) -> None: ...
+
+    async def record_attempt(
+        self,
+        alert_id: str,
+        *,
+        now: datetime,
+        status_code: int | None,
+        error: str | None,
+        duration_ms: int,
+        outcome: str,
+        next_attempt_at: datetime | None = None,
+    ) -> None: ...
+
+    async def disable_endpoint(self, name: str, reason: str, now: datetime) -> None: ...
+
+
+# Told of each attempt that reached a receiver or failed on the way: its outcome, its duration.
+AttemptObserver = Callable[[str, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +97,13 @@ def next_attempt(
 
 
 async def deliver_due(
-    store: Store,
+    store: AlertOutbox,
     session: aiohttp.ClientSession,
     endpoints: Sequence[Endpoint],
     settings: DeliverySettings,
     clock: Callable[[], datetime],
     rng: random.Random | None = None,
-    metrics: Metrics | None = None,
+    on_attempt: AttemptObserver | None = None,
 ) -> DeliveryReport:
     """Send every due alert of every endpoint, a claimed batch at a time; failures are
     recorded and retried on their schedule, never raised."""
@@ -75,7 +119,7 @@ async def deliver_due(
             waiting += held
             continue
         sender = _Sender(
-            store, session, endpoint, settings, clock, rng or random.Random(), metrics or Metrics()
+            store, session, endpoint, settings, clock, rng or random.Random(), on_attempt
         )
         while batch := await store.claim_due(
             endpoint.name, clock(), settings.claim_size(), settings.lease_seconds
@@ -93,17 +137,17 @@ class _Sender:
 
     def __init__(
         self,
-        store: Store,
+        store: AlertOutbox,
         session: aiohttp.ClientSession,
         endpoint: Endpoint,
         settings: DeliverySettings,
         clock: Callable[[], datetime],
         rng: random.Random,
-        metrics: Metrics,
+        on_attempt: AttemptObserver | None,
     ) -> None:
         self._store, self._session, self._endpoint = store, session, endpoint
         self._settings, self._clock, self._rng = settings, clock, rng
-        self._metrics = metrics
+        self._on_attempt = on_attempt
         self._slots = asyncio.Semaphore(settings.concurrency)
         self.gone = False
 
@@ -119,13 +163,13 @@ class _Sender:
                 self._session,
                 self._endpoint,
                 alert.id,
-                alert.payload,
+                render_payload(alert),
                 now=self._clock(),
                 timeout_seconds=self._settings.timeout_seconds,
             )
             outcome = await self._record(alert, result)
-            if result.status_code is not None or result.error is not None:
-                self._metrics.record_delivery(outcome, result.duration_ms)
+            if self._on_attempt and (result.status_code is not None or result.error is not None):
+                self._on_attempt(outcome, result.duration_ms)
             return outcome
 
     async def _record(self, alert: PendingAlert, result: PostResult) -> str:

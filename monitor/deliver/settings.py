@@ -7,7 +7,6 @@ import re
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -20,12 +19,12 @@ from pydantic import (
 
 from monitor.deliver.formats import Format
 from monitor.records import Level
+from monitor.triggers import schedule_trigger
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
 DEFAULT_DIGEST = "daily 08:00"
 # The endpoint that ``webhook_url`` and ``webhook_secret`` configure.
 DEFAULT_WEBHOOK = "default"
-_DAILY = re.compile(r"^daily (\d{1,2}):(\d{2})$")
 
 
 def http_url(value: str) -> str:
@@ -53,19 +52,6 @@ def standard_webhooks_secret(value: SecretStr) -> SecretStr:
 
 
 WebhookSecret = Annotated[SecretStr, AfterValidator(standard_webhooks_secret)]
-
-
-def digest_trigger(schedule: str, timezone: str) -> CronTrigger:
-    """The APScheduler trigger for a digest schedule: ``daily HH:MM``, ``hourly``, or
-    ``cron MIN HOUR DAY MONTH WEEKDAY``, in ``timezone``."""
-    zone = ZoneInfo(timezone)
-    if schedule == "hourly":
-        return CronTrigger(minute=0, timezone=zone)
-    if daily := _DAILY.match(schedule):
-        return CronTrigger(hour=int(daily[1]), minute=int(daily[2]), timezone=zone)
-    if schedule.startswith("cron "):
-        return CronTrigger.from_crontab(schedule.removeprefix("cron "), timezone=zone)
-    raise ValueError("expected 'daily HH:MM', 'hourly' or 'cron MIN HOUR DAY MONTH WEEKDAY'")
 
 
 class WebhookSettings(BaseModel):
@@ -99,7 +85,7 @@ class WebhookSettings(BaseModel):
     @field_validator("digest")
     @classmethod
     def _valid_schedule(cls, value: str) -> str:
-        digest_trigger(value, "UTC")
+        schedule_trigger(value, "UTC")
         return value
 
 

@@ -12,8 +12,9 @@ import re
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
+
+from monitor.fetch.http_dates import http_date, retry_after_seconds
 
 JITTER = 0.1
 RECENT_ENTRIES = 20
@@ -45,17 +46,6 @@ def publishing_interval(
     return min(max(statistics.fmean(gaps), lowest), highest)
 
 
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date; None if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    moment = _http_date(value)
-    return None if moment is None else max((moment - now).total_seconds(), 0.0)
-
-
 def freshness_seconds(
     cache_control: str | None, expires: str | None, date: str | None, now: datetime
 ) -> float | None:
@@ -69,10 +59,10 @@ def freshness_seconds(
             return float(max_age.group(1))
     if not expires:
         return None
-    expires_at = _http_date(expires)
+    expires_at = http_date(expires)
     if expires_at is None:
         return 0.0  # RFC 9111 §5.3: an invalid Expires means "already expired"
-    sent_at = _http_date(date) if date else None
+    sent_at = http_date(date) if date else None
     return max((expires_at - (sent_at or now)).total_seconds(), 0.0)
 
 
@@ -117,11 +107,3 @@ def failure_delay(
 
 def after(now: datetime, seconds: float) -> datetime:
     return now + timedelta(seconds=seconds)
-
-
-def _http_date(value: str) -> datetime | None:
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -1,285 +1,83 @@
 """Storage: feeds, articles, stories, matches and the alert outbox, over one SQLAlchemy async
 engine.
 
-The same code serves SQLite and PostgreSQL; unique constraints, not in-memory checks, decide what
-is new, so a crash or a second worker can never store an article or its alert twice.
+``Store`` is a facade: each concern is a repository with a public contract of its own
+(``store.feeds``, ``store.outbox``…), and the facade names the operations the rest of the program
+uses. The same code serves SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from monitor.deliver.payloads import ARTICLE_MATCHED, STORY_UPDATED, with_story
-from monitor.records import NewArticle, StoryInfo, TopicMatch
-from monitor.store.feeds import FeedStatus, FeedStore
-from monitor.store.outbox import AlertStatus, OutboxStore
-from monitor.store.status import StatusStore
-from monitor.store.stories import StoryNews, StoryStore, story_info
-from monitor.store.tables import AlertRow, ArticleRow, FeedRow, MatchRow
+from monitor.store.articles import ArticleRepository, SplitOutcome
+from monitor.store.base import Database
+from monitor.store.digests import DigestRepository
+from monitor.store.endpoints import EndpointRepository
+from monitor.store.feeds import FeedRepository, FeedStatus
+from monitor.store.outbox import AlertStatus, OutboxRepository
+from monitor.store.retention import RetentionRepository
+from monitor.store.status import StatusRepository
+from monitor.store.stories import StoryRepository
 from monitor.store.views import StoryViews
-from monitor.stories.settings import StorySettings
 
-__all__ = ["AlertPayloadBuilder", "AlertStatus", "FeedStatus", "SplitOutcome", "Store"]
-
-Recipients = Callable[[str], Sequence[str]]
-
-AlertPayloadBuilder = Callable[[str, TopicMatch], dict[str, Any]]
-
-_DEFAULT_STORIES = StorySettings()
+__all__ = ["AlertStatus", "FeedStatus", "SplitOutcome", "Store"]
 
 
-def _reasons(news: StoryNews, takes_updates: bool) -> tuple[str, ...] | None:
-    """What an endpoint gets for an article: an alert (no reasons), a ``story.updated`` event
-    with its reasons, or nothing (None)."""
-    if news.first_alert:
-        return ("level",) if news.level_raised and takes_updates else ()
-    if news.more_sources and takes_updates:
-        return ("sources",)
-    return None
+class Store:
+    """Typed operations on the database; every operation is one short transaction."""
 
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.db = db = Database(engine)
+        self.feeds = feeds = FeedRepository(db)
+        self.stories = StoryRepository(db)
+        self.articles = articles = ArticleRepository(db, self.stories)
+        self.outbox = outbox = OutboxRepository(db)
+        self.endpoints = endpoints = EndpointRepository(db)
+        self.digests = DigestRepository(db)
+        self.story_views = views = StoryViews(db)
+        self.status = status = StatusRepository(db)
+        self.retention = retention = RetentionRepository(db)
 
-@dataclass(frozen=True, slots=True)
-class SplitOutcome:
-    """Where ``split_article`` put an article: its story now, the story it left (None: it
-    was alone in its story already, and nothing changed), and how many alerts it queued."""
+        # Feeds: the config's, the operator's, and their schedule and state.
+        self.sync_config_feeds = feeds.sync_config_feeds
+        self.add_feed = feeds.add_feed
+        self.remove_feed = feeds.remove_feed
+        self.feeds_to_poll = feeds.feeds_to_poll
+        self.release_feeds = feeds.release_feeds
+        self.record_feed_success = feeds.record_feed_success
+        self.record_unchanged = feeds.record_unchanged
+        self.record_feed_failure = feeds.record_feed_failure
+        self.count_refusal = feeds.count_refusal
+        self.list_feeds = feeds.list_feeds
+        # Articles, their stories and the alerts they send.
+        self.is_known = articles.is_known
+        self.save_article = articles.save_article
+        self.split_article = articles.split_article
+        self.match_levels = articles.match_levels
+        self.count_articles = articles.count_articles
+        self.list_stories = views.list_stories
+        self.story_detail = views.story_detail
+        # The outbox, its endpoints and digests.
+        self.claim_due = outbox.claim_due
+        self.release = outbox.release
+        self.record_attempt = outbox.record_attempt
+        self.list_alerts = outbox.list_alerts
+        self.alert_detail = outbox.alert_detail
+        self.retry_alerts = outbox.retry_alerts
+        self.replay_alerts = outbox.replay_alerts
+        self.ensure_endpoints = endpoints.ensure_endpoints
+        self.disable_endpoint = endpoints.disable_endpoint
+        self.enable_endpoint = endpoints.enable_endpoint
+        self.endpoint_states = endpoints.endpoint_states
+        self.queue_digest = self.digests.queue_digest
+        # Health, metrics, retention, recovery.
+        self.ping = status.ping
+        self.snapshot = status.snapshot
+        self.release_all_claims = status.release_all_claims
+        self.prune = retention.prune
+        self.forget_story_keys = retention.forget_story_keys
 
-    story_id: int
-    left_story_id: int | None
-    alerts: int
-
-
-class Store(FeedStore, OutboxStore, StatusStore, StoryStore, StoryViews):
-    """Typed operations on the database; every method is one short transaction."""
-
-    # Articles
-
-    async def is_known(self, feed_id: int, guid: str, canonical_url: str) -> bool:
-        """Whether an entry is already stored, by this feed's GUID or by its canonical URL."""
-        query = (
-            select(ArticleRow.id)
-            .where(
-                or_(
-                    ArticleRow.canonical_url == canonical_url,
-                    (ArticleRow.feed_id == feed_id) & (ArticleRow.guid == guid),
-                )
-            )
-            .limit(1)
-        )
-        async with self._sessions() as session:
-            return (await session.scalar(query)) is not None
-
-    async def save_article(
-        self,
-        article: NewArticle,
-        recipients: Recipients,
-        payload: AlertPayloadBuilder,
-        now: datetime,
-        *,
-        stories: StorySettings = _DEFAULT_STORIES,
-        story_updates: Collection[str] = (),
-    ) -> int | None:
-        """Store ``article`` in its story, with its matches and what they send: the first
-        alert-level article of a story alerts every endpoint that takes its topic
-        (``recipients(topic)`` names them); later ones only join the story, except that the
-        endpoints named in ``story_updates`` get a ``story.updated`` event when the story
-        gains ``stories.update_after_sources`` more outlets, or instead of the first alert when
-        earlier articles of the story matched only at digest level.
-
-        All in one transaction, and only if the article is new: returns the number of outbox
-        rows created, or None when a unique constraint says the article was already stored.
-        """
-        at = min(article.published_at or now, now)
-        async with self._writing() as session:
-            await self._lock_story_decisions(session)
-            inserted = await session.execute(
-                self._insert(ArticleRow)
-                .values(
-                    feed_id=article.feed_id,
-                    guid=article.guid,
-                    url=article.url,
-                    canonical_url=article.canonical_url,
-                    title=article.title,
-                    summary=article.summary,
-                    text=article.text,
-                    language=article.language,
-                    published_at=article.published_at,
-                    created_at=now,
-                    source_title=article.source_title or None,
-                )
-                .on_conflict_do_nothing()
-                .returning(ArticleRow.id)
-            )
-            article_id = inserted.scalar()
-            if article_id is None:
-                return None
-            placed = await self._place(
-                session, article_id, article.title, article.fingerprint, at, now, stories
-            )
-            story = placed.story
-            if not placed.new_story:  # a new story has no alerts waiting yet
-                await self._refresh_pending(session, story)
-            queued = 0
-            for match in article.matches:
-                session.add(
-                    MatchRow(
-                        article_id=article_id,
-                        topic=match.topic,
-                        level=match.level or "digest",
-                        score=match.score,
-                        terms=list(match.terms),
-                        rules=list(match.rules),
-                        created_at=now,
-                    )
-                )
-                news = await self._story_news(
-                    session,
-                    story.id,
-                    match,
-                    len(story.sources),
-                    now,
-                    stories.update_after_sources,
-                    new_story=placed.new_story,
-                )
-                for endpoint in recipients(match.topic):
-                    reasons = _reasons(news, endpoint in story_updates)
-                    if reasons is None:
-                        continue
-                    session.add(
-                        _alert(article_id, story, match, endpoint, payload, now, reasons=reasons)
-                    )
-                    queued += 1
-            return queued
-
-    async def split_article(
-        self,
-        article_id: int,
-        recipients: Recipients,
-        payload_for: Callable[[NewArticle, str, str], AlertPayloadBuilder],
-        now: datetime,
-        *,
-        stories: StorySettings = _DEFAULT_STORIES,
-    ) -> SplitOutcome | None:
-        """Take an article out of its story into a story of its own: an operator's correction
-        of two events grouped as one. The article then alerts as the first article of a new
-        story does (``payload_for(article, source title, source URL)`` builds its alerts), and
-        the story it left is counted again. None when there is no such article."""
-        async with self._writing() as session:
-            await self._lock_story_decisions(session)
-            article = await session.get(ArticleRow, article_id)
-            if article is None:
-                return None
-            left = article.story_id
-            if left is not None:
-                size = await session.scalar(
-                    select(func.count(ArticleRow.id)).where(ArticleRow.story_id == left)
-                )
-                if size == 1:
-                    return SplitOutcome(story_id=left, left_story_id=None, alerts=0)
-            story = await self._split_off(session, article, now)
-            info = await story_info(session, story.id)
-            stored, source_title, source_url = await _stored_article(session, article)
-            payload = payload_for(stored, source_title, source_url)
-            already = set(
-                (
-                    await session.execute(
-                        select(AlertRow.endpoint, AlertRow.topic).where(
-                            AlertRow.article_id == article_id, AlertRow.kind == ARTICLE_MATCHED
-                        )
-                    )
-                ).all()
-            )
-            queued = 0
-            for match in stored.matches:
-                news = await self._story_news(
-                    session,
-                    story.id,
-                    match,
-                    len(info.sources),
-                    now,
-                    stories.update_after_sources,
-                    new_story=True,
-                )
-                if not news.first_alert:
-                    continue
-                for endpoint in recipients(match.topic):
-                    if (endpoint, match.topic) in already:  # it alerted when it came
-                        continue
-                    session.add(_alert(article_id, info, match, endpoint, payload, now))
-                    queued += 1
-            return SplitOutcome(story_id=story.id, left_story_id=left, alerts=queued)
-
-    async def match_levels(self, canonical_url: str) -> list[tuple[str, list[str]]]:
-        """The level and the fired rules of each topic an article matched."""
-        query = (
-            select(MatchRow.level, MatchRow.rules)
-            .join(ArticleRow, ArticleRow.id == MatchRow.article_id)
-            .where(ArticleRow.canonical_url == canonical_url)
-            .order_by(MatchRow.topic)
-        )
-        async with self._sessions() as session:
-            return [(level, rules) for level, rules in (await session.execute(query)).all()]
-
-    async def count_articles(self) -> int:
-        async with self._sessions() as session:
-            return int(await session.scalar(select(func.count(ArticleRow.id))) or 0)
-
-
-def _alert(
-    article_id: int,
-    story: StoryInfo,
-    match: TopicMatch,
-    endpoint: str,
-    payload: AlertPayloadBuilder,
-    now: datetime,
-    *,
-    reasons: tuple[str, ...] = (),
-) -> AlertRow:
-    """The outbox row of an alert (no ``reasons``) or a ``story.updated`` event, due now."""
-    alert_id = str(uuid.uuid4())
-    return AlertRow(
-        id=alert_id,
-        kind=STORY_UPDATED if reasons else ARTICLE_MATCHED,
-        article_id=article_id,
-        story_id=story.id,
-        topic=match.topic,
-        endpoint=endpoint,
-        status="pending",
-        payload=with_story(payload(alert_id, match), story, reasons=reasons),
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-
-
-async def _stored_article(
-    session: AsyncSession, article: ArticleRow
-) -> tuple[NewArticle, str, str]:
-    """A stored article as alerts describe it, with its matches, its outlet's name and feed."""
-    feed = await session.get(FeedRow, article.feed_id) if article.feed_id else None
-    matches = await session.scalars(
-        select(MatchRow).where(MatchRow.article_id == article.id).order_by(MatchRow.id)
-    )
-    found = NewArticle(
-        feed_id=article.feed_id or 0,
-        guid=article.guid,
-        url=article.url,
-        canonical_url=article.canonical_url,
-        title=article.title,
-        summary=article.summary,
-        text="",
-        published_at=article.published_at,
-        language=article.language,
-        matches=tuple(
-            TopicMatch(m.topic, m.level, m.score, tuple(m.terms), tuple(m.rules))  # type: ignore[arg-type]
-            for m in matches
-        ),
-    )
-    source_title = article.source_title or (feed.title or feed.name if feed else "") or ""
-    return found, source_title, feed.url if feed else ""
+    @property
+    def is_postgresql(self) -> bool:
+        return self.db.is_postgresql

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, or_, select, update
 
 from monitor.records import Feed
-from monitor.store.base import StoreBase
+from monitor.store.base import Repository
 from monitor.store.tables import FeedRow
 
 
@@ -48,7 +48,7 @@ class UnchangedCheck:
     next_check_at: datetime
 
 
-class FeedStore(StoreBase):
+class FeedRepository(Repository):
     """Typed operations on feeds; every method is one short transaction."""
 
     async def sync_config_feeds(
@@ -60,10 +60,10 @@ class FeedStore(StoreBase):
         stop (410 Gone): only ``monitor feeds add`` brings those back.
         """
         urls = [url for url, _ in feeds]
-        async with self._writing() as session:
+        async with self._db.writing() as session:
             for url, name in feeds:
                 await session.execute(
-                    self._insert(FeedRow)
+                    self._db.insert(FeedRow)
                     .values(_new_feed(url, name, "config", now))
                     .on_conflict_do_nothing()
                 )
@@ -81,9 +81,9 @@ class FeedStore(StoreBase):
     async def add_feed(self, url: str, name: str | None, now: datetime) -> bool:
         """Add a feed by hand; False if it was already there (it is then re-enabled, and
         checked again now, whatever stopped it)."""
-        async with self._writing() as session:
+        async with self._db.writing() as session:
             added = await session.execute(
-                self._insert(FeedRow)
+                self._db.insert(FeedRow)
                 .values(_new_feed(url, name, "cli", now))
                 .on_conflict_do_nothing()
                 .returning(FeedRow.id)
@@ -99,7 +99,7 @@ class FeedStore(StoreBase):
 
     async def remove_feed(self, url: str) -> bool:
         """Delete a feed; its stored articles stay, so their stories never alert again."""
-        async with self._writing() as session:
+        async with self._db.writing() as session:
             removed = await session.execute(
                 delete(FeedRow).where(FeedRow.url == url).returning(FeedRow.id)
             )
@@ -131,13 +131,13 @@ class FeedStore(StoreBase):
             query = query.where(FeedRow.next_check_at <= now)
         query = query.order_by(FeedRow.next_check_at, FeedRow.id).limit(limit)
         if lease_seconds is None or now is None:
-            async with self._sessions() as session:
+            async with self._db.sessions() as session:
                 rows = (await session.execute(query)).all()
         else:
             query = query.where(or_(FeedRow.leased_until.is_(None), FeedRow.leased_until <= now))
-            if self.is_postgresql:
+            if self._db.is_postgresql:
                 query = query.with_for_update(skip_locked=True, of=FeedRow)
-            async with self._writing() as session:
+            async with self._db.writing() as session:
                 rows = (await session.execute(query)).all()
                 if rows:
                     await session.execute(
@@ -165,7 +165,7 @@ class FeedStore(StoreBase):
         """Give back claimed feeds unchecked (a replica stopping), due again at once."""
         if not feed_ids:
             return
-        async with self._writing() as session:
+        async with self._db.writing() as session:
             await session.execute(
                 update(FeedRow).where(FeedRow.id.in_(feed_ids)).values(leased_until=None)
             )
@@ -208,7 +208,7 @@ class FeedStore(StoreBase):
             values["ttl_seconds"] = ttl_seconds
         if moved_to is not None:
             values["fetch_url"] = moved_to
-        async with self._writing() as session:
+        async with self._db.writing() as session:
             await session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(values))
 
     async def record_unchanged(self, checks: Sequence[UnchangedCheck], now: datetime) -> None:
@@ -240,7 +240,7 @@ class FeedStore(StoreBase):
             }
             for check in checks
         ]
-        async with self._writing() as session:
+        async with self._db.writing() as session:
             connection = await session.connection()
             await connection.execute(statement, rows)
 
@@ -270,12 +270,12 @@ class FeedStore(StoreBase):
         if disable:
             values["enabled"] = False
             values["disabled_reason"] = error
-        async with self._writing() as session:
+        async with self._db.writing() as session:
             await session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(values))
 
     async def count_refusal(self, feed_id: int) -> None:
         """Count a refused fetch of one of the feed's article links."""
-        async with self._writing() as session:
+        async with self._db.writing() as session:
             await session.execute(
                 update(FeedRow)
                 .where(FeedRow.id == feed_id)
@@ -283,7 +283,7 @@ class FeedStore(StoreBase):
             )
 
     async def list_feeds(self) -> list[FeedStatus]:
-        async with self._sessions() as session:
+        async with self._db.sessions() as session:
             rows = (await session.scalars(select(FeedRow).order_by(FeedRow.id))).all()
         return [
             FeedStatus(

@@ -1,5 +1,5 @@
-"""The alert outbox in the database: claiming due rows, recording attempts, digests, and the
-operator's commands (show, retry, replay) and endpoint state.
+"""The alert outbox in the database: claiming due rows, recording attempts, and the operator's
+commands (list, show, retry, replay).
 
 A sender claims rows for a lease; a sender killed mid-send loses its claim when the lease ends,
 and the row is sent again with the same id. So an alert is never lost, and a repeat is always
@@ -8,24 +8,18 @@ recognisable by its ``webhook-id``.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitor.deliver.payloads import ARTICLE_MATCHED, iso_utc, story_field
+from monitor.deliver.payloads import render_payload
 from monitor.records import PendingAlert
-from monitor.store.base import StoreBase
-from monitor.store.stories import story_info
-from monitor.store.tables import AlertRow, ArticleRow, AttemptRow, EndpointRow, FeedRow, MatchRow
-
-DigestBuilder = Callable[[str, list[dict[str, Any]]], dict[str, Any]]
-# A digest's query row: the match, its article, and the feed's title, name and address.
-DigestRow = tuple[MatchRow, ArticleRow, str | None, str | None, str | None]
+from monitor.store.alert_facts import alert_facts
+from monitor.store.base import Repository
+from monitor.store.tables import AlertRow, ArticleRow, AttemptRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,26 +52,20 @@ class Attempt:
 
 @dataclass(frozen=True, slots=True)
 class AlertDetail:
-    """An alert with its payload and every attempt."""
+    """An alert with the facts its payload is rendered from, and every attempt."""
 
     alert: AlertStatus
-    payload: dict[str, Any]
+    facts: PendingAlert
     delivered_at: datetime | None
     attempts: tuple[Attempt, ...]
 
-
-@dataclass(frozen=True, slots=True)
-class EndpointState:
-    """What the database knows of an endpoint."""
-
-    name: str
-    disabled_reason: str | None
-    last_digest_at: datetime | None
-    pending: int
-    dead: int
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The payload as it would be sent now."""
+        return render_payload(self.facts)
 
 
-class OutboxStore(StoreBase):
+class OutboxRepository(Repository):
     """Outbox operations; every method is one short transaction."""
 
     async def claim_due(
@@ -96,9 +84,9 @@ class OutboxStore(StoreBase):
             .order_by(AlertRow.next_attempt_at, AlertRow.created_at)
             .limit(limit)
         )
-        if self.is_postgresql:
+        if self._db.is_postgresql:
             due = due.with_for_update(skip_locked=True)
-        async with self._writing() as session:
+        async with self._db.writing() as session:
             rows = (await session.scalars(due)).all()
             if rows:
                 await session.execute(
@@ -106,13 +94,13 @@ class OutboxStore(StoreBase):
                     .where(AlertRow.id.in_([row.id for row in rows]))
                     .values(claimed_until=now + timedelta(seconds=lease_seconds))
                 )
-        return [PendingAlert(row.id, row.endpoint, row.payload, row.attempts) for row in rows]
+            return await alert_facts(session, rows)
 
     async def release(self, alert_ids: Sequence[str]) -> None:
         """Give claimed alerts back (a sender stopping before it sent them)."""
         if not alert_ids:
             return
-        async with self._writing() as session:
+        async with self._db.writing() as session:
             await session.execute(
                 update(AlertRow).where(AlertRow.id.in_(alert_ids)).values(claimed_until=None)
             )
@@ -144,7 +132,7 @@ class OutboxStore(StoreBase):
             values["status"] = "dead"
         elif next_attempt_at is not None:
             values["next_attempt_at"] = next_attempt_at
-        async with self._writing() as session:
+        async with self._db.writing() as session:
             number = await session.scalar(
                 select(func.count(AttemptRow.id)).where(AttemptRow.alert_id == alert_id)
             )
@@ -173,13 +161,13 @@ class OutboxStore(StoreBase):
         query = self._listing().limit(limit)
         if status is not None:
             query = query.where(AlertRow.status == status)
-        async with self._sessions() as session:
+        async with self._db.sessions() as session:
             rows = (await session.execute(query)).all()
         return [_status(alert, title, url) for alert, title, url in rows]
 
     async def alert_detail(self, alert_id: str) -> AlertDetail | None:
         """An alert, its payload and its attempts; None if there is no such alert."""
-        async with self._sessions() as session:
+        async with self._db.sessions() as session:
             row = (await session.execute(self._listing().where(AlertRow.id == alert_id))).first()
             if row is None:
                 return None
@@ -190,10 +178,11 @@ class OutboxStore(StoreBase):
                     .order_by(AttemptRow.number)
                 )
             ).all()
-        alert, title, url = row
+            alert, title, url = row
+            [facts] = await alert_facts(session, [alert])
         return AlertDetail(
             alert=_status(alert, title, url),
-            payload=alert.payload,
+            facts=facts,
             delivered_at=alert.delivered_at,
             attempts=tuple(
                 Attempt(a.number, a.at, a.status_code, a.error, a.duration_ms) for a in attempts
@@ -205,7 +194,7 @@ class OutboxStore(StoreBase):
     ) -> int:
         """Make alerts (by id, or every dead one) pending and due now, with a fresh schedule."""
         condition = AlertRow.status == "dead" if dead else AlertRow.id.in_(ids)
-        async with self._writing() as session:
+        async with self._db.writing() as session:
             result = await session.execute(
                 update(AlertRow)
                 .where(condition, AlertRow.status != "pending")
@@ -216,7 +205,7 @@ class OutboxStore(StoreBase):
 
     async def replay_alerts(self, since: datetime, now: datetime) -> int:
         """Send delivered alerts created since ``since`` again, with their own ids."""
-        async with self._writing() as session:
+        async with self._db.writing() as session:
             result = await session.execute(
                 update(AlertRow)
                 .where(AlertRow.status == "delivered", AlertRow.created_at >= since)
@@ -225,113 +214,14 @@ class OutboxStore(StoreBase):
             )
             return len(result.all())
 
-    # Endpoints.
-
-    async def ensure_endpoints(self, names: Sequence[str]) -> None:
-        """Remember new endpoints; a new endpoint's digest starts from the matches to come."""
-        async with self._writing() as session:
-            latest = int(await session.scalar(select(func.max(MatchRow.id))) or 0)
-            for name in names:
-                await session.execute(
-                    self._insert(EndpointRow)
-                    .values(name=name, digest_after_match_id=latest)
-                    .on_conflict_do_nothing()
-                )
-
-    async def disable_endpoint(self, name: str, reason: str, now: datetime) -> None:
-        async with self._writing() as session:
-            await session.execute(
-                update(EndpointRow)
-                .where(EndpointRow.name == name)
-                .values(disabled_reason=reason, disabled_at=now)
-            )
-
-    async def enable_endpoint(self, name: str) -> bool:
-        async with self._writing() as session:
-            result = await session.execute(
-                update(EndpointRow)
-                .where(EndpointRow.name == name, EndpointRow.disabled_reason.is_not(None))
-                .values(disabled_reason=None, disabled_at=None)
-                .returning(EndpointRow.name)
-            )
-            return result.first() is not None
-
-    async def endpoint_states(self) -> dict[str, EndpointState]:
-        counts = (
-            select(AlertRow.endpoint, AlertRow.status, func.count(AlertRow.id))
-            .where(AlertRow.status.in_(["pending", "dead"]))
-            .group_by(AlertRow.endpoint, AlertRow.status)
-        )
-        async with self._sessions() as session:
-            rows = (await session.scalars(select(EndpointRow))).all()
-            tally = {(e, s): int(n) for e, s, n in (await session.execute(counts)).all()}
-        return {
-            row.name: EndpointState(
-                name=row.name,
-                disabled_reason=row.disabled_reason,
-                last_digest_at=row.last_digest_at,
-                pending=tally.get((row.name, "pending"), 0),
-                dead=tally.get((row.name, "dead"), 0),
-            )
-            for row in rows
-        }
-
-    async def queue_digest(
-        self, endpoint: str, topics: Sequence[str], now: datetime, build: DigestBuilder
-    ) -> str | None:
-        """Put the digest-level matches since the endpoint's last digest into one outbox row,
-        moving the endpoint's mark past them in the same transaction: a digest is never
-        queued twice and no match is skipped. Returns the row's id, or None if there was
-        nothing to send."""
-        async with self._writing() as session:
-            # Locked, so two replicas at the same digest time make one digest, not two.
-            state = await session.get(EndpointRow, endpoint, with_for_update=True)
-            after = state.digest_after_match_id if state is not None else 0
-            # Everything up to the newest match is considered now, whatever its topic, so the
-            # mark can move past matches this endpoint does not take.
-            upto = int(await session.scalar(select(func.max(MatchRow.id))) or 0)
-            query = (
-                select(MatchRow, ArticleRow, FeedRow.title, FeedRow.name, FeedRow.url)
-                .join(ArticleRow, ArticleRow.id == MatchRow.article_id)
-                .outerjoin(FeedRow, FeedRow.id == ArticleRow.feed_id)
-                .where(MatchRow.level == "digest", MatchRow.id > after, MatchRow.id <= upto)
-                .order_by(MatchRow.id)
-            )
-            if topics:
-                query = query.where(MatchRow.topic.in_(topics))
-            rows: list[DigestRow] = [
-                (match, article, title, name, url)
-                for match, article, title, name, url in await session.execute(query)
-            ]
-            await session.execute(
-                update(EndpointRow)
-                .where(EndpointRow.name == endpoint)
-                .values(last_digest_at=now, digest_after_match_id=max(after, upto))
-            )
-            stories = await _digest_stories(session, endpoint, rows)
-            if not stories:
-                return None
-            digest_id = str(uuid.uuid4())
-            session.add(
-                AlertRow(
-                    id=digest_id,
-                    kind="digest",
-                    article_id=None,
-                    topic=",".join(sorted({story["topic"] for story in stories})),
-                    endpoint=endpoint,
-                    status="pending",
-                    payload=build(digest_id, stories),
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
-            return digest_id
-
 
 def _status(alert: AlertRow, title: str | None, url: str | None) -> AlertStatus:
     if title is None:  # a digest: no article of its own
-        count = len(alert.payload.get("stories", [])) + int(alert.payload.get("more_stories", 0))
+        count = (
+            len(alert.digest_match_ids or [])
+            if alert.payload is None
+            else len(alert.payload.get("stories", [])) + int(alert.payload.get("more_stories", 0))
+        )
         title = f"digest of {count} stories"
     return AlertStatus(
         id=alert.id,
@@ -346,56 +236,3 @@ def _status(alert: AlertRow, title: str | None, url: str | None) -> AlertStatus:
         next_attempt_at=alert.next_attempt_at,
         last_error=alert.last_error,
     )
-
-
-async def _digest_stories(
-    session: AsyncSession, endpoint: str, rows: Sequence[DigestRow]
-) -> list[dict[str, Any]]:
-    """One entry per story and topic: the story's first article in the digest, with the
-    story's outlets. A story the endpoint already had an alert for is left out: it heard of
-    the story when it happened."""
-    story_ids = {row[1].story_id for row in rows if row[1].story_id is not None}
-    alerted = set(
-        await session.scalars(
-            select(AlertRow.story_id).where(
-                AlertRow.endpoint == endpoint,
-                AlertRow.kind == ARTICLE_MATCHED,
-                AlertRow.story_id.in_(story_ids),
-            )
-        )
-    )
-    seen: set[tuple[str, int, bool]] = set()
-    stories = []
-    for match, article, feed_title, feed_name, feed_url in rows:
-        story_id = article.story_id
-        key = (
-            (match.topic, article.id, False) if story_id is None else (match.topic, story_id, True)
-        )
-        if key in seen or story_id in alerted:
-            continue
-        seen.add(key)
-        entry = _story(match, article, feed_title, feed_name, feed_url)
-        if story_id is not None:
-            entry["story"] = story_field(await story_info(session, story_id))
-        stories.append(entry)
-    return stories
-
-
-def _story(
-    match: MatchRow,
-    article: ArticleRow,
-    feed_title: str | None,
-    feed_name: str | None,
-    feed_url: str | None,
-) -> dict[str, Any]:
-    return {
-        "topic": match.topic,
-        "title": article.title,
-        "url": article.url,
-        "source": {"title": feed_title or feed_name or "", "url": feed_url or ""},
-        "published_at": iso_utc(article.published_at),
-        "summary": article.summary,
-        "matched_terms": list(match.terms),
-        "matched_rules": list(match.rules),
-        "score": match.score,
-    }

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, delete, func, or_, select, text, update
+from sqlalchemy import case, func, or_, select, text, update
 
-from monitor.store.base import StoreBase
-from monitor.store.tables import AlertRow, ArticleRow, AttemptRow, FeedRow, MatchRow
+from monitor.store.base import Repository
+from monitor.store.tables import AlertRow, ArticleRow, FeedRow, MatchRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,18 +23,12 @@ class Snapshot:
     pending_due: int
 
 
-@dataclass(frozen=True, slots=True)
-class Pruned:
-    """What a retention pass removed."""
+class StatusRepository(Repository):
+    """How things stand, for health checks and metrics, and the recovery of a sole user."""
 
-    article_texts: int
-    alerts: int
-
-
-class StatusStore(StoreBase):
     async def ping(self) -> None:
         """Raise unless the database answers."""
-        async with self._sessions() as session:
+        async with self._db.sessions() as session:
             await session.execute(text("SELECT 1"))
 
     async def snapshot(self, now: datetime) -> Snapshot:
@@ -44,7 +38,7 @@ class StatusStore(StoreBase):
             (FeedRow.error_count > 0, "failing"),
             else_="ok",
         )
-        async with self._sessions() as session:
+        async with self._db.sessions() as session:
             feeds = (
                 await session.execute(
                     select(feed_status, func.count(FeedRow.id)).group_by(feed_status)
@@ -78,39 +72,11 @@ class StatusStore(StoreBase):
             pending_due=int(due or 0),
         )
 
-    async def prune(
-        self, *, text_before: datetime | None, alerts_before: datetime | None
-    ) -> Pruned:
-        """Empty the text of articles stored before ``text_before`` and delete delivered
-        alerts created before ``alerts_before`` (with their attempts). None skips either."""
-        texts = alerts = 0
-        async with self._writing() as session:
-            if text_before is not None:
-                result = await session.execute(
-                    update(ArticleRow)
-                    .where(ArticleRow.created_at < text_before, ArticleRow.text != "")
-                    .values(text="")
-                    .returning(ArticleRow.id)
-                )
-                texts = len(result.all())
-            if alerts_before is not None:
-                old = select(AlertRow.id).where(
-                    AlertRow.status == "delivered", AlertRow.created_at < alerts_before
-                )
-                await session.execute(delete(AttemptRow).where(AttemptRow.alert_id.in_(old)))
-                result = await session.execute(
-                    delete(AlertRow)
-                    .where(AlertRow.status == "delivered", AlertRow.created_at < alerts_before)
-                    .returning(AlertRow.id)
-                )
-                alerts = len(result.all())
-        return Pruned(article_texts=texts, alerts=alerts)
-
     async def release_all_claims(self) -> None:
         """End every feed lease and alert claim. Only for a process that knows it is the
         database's one user (SQLite, under its file lock): a claim left by a killed
         predecessor is then stale, and waiting for it to expire would only delay work."""
-        async with self._writing() as session:
+        async with self._db.writing() as session:
             await session.execute(
                 update(FeedRow).where(FeedRow.leased_until.is_not(None)).values(leased_until=None)
             )

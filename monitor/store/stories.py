@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitor.deliver.payloads import story_field
 from monitor.parse.urls import outlet
 from monitor.records import StoryFingerprint, StoryInfo, StorySource, TopicMatch
-from monitor.store.base import StoreBase
+from monitor.store.base import Repository
 from monitor.store.tables import (
-    AlertRow,
     ArticleRow,
     FeedRow,
     FingerprintRow,
@@ -66,14 +64,15 @@ class StoryNews:
     more_sources: bool = False  # an alerted story gained update_after_sources more outlets
 
 
-class StoryStore(StoreBase):
-    """Story operations; the private ones run inside a caller's transaction."""
+class StoryRepository(Repository):
+    """Story decisions. Each method runs inside the caller's transaction (``session``), the
+    one that stores the article the decision is about."""
 
-    async def _lock_story_decisions(self, session: AsyncSession) -> None:
-        if self.is_postgresql:
+    async def lock_decisions(self, session: AsyncSession) -> None:
+        if self._db.is_postgresql:
             await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK})
 
-    async def _place(
+    async def place(
         self,
         session: AsyncSession,
         article_id: int,
@@ -115,11 +114,11 @@ class StoryStore(StoreBase):
         story.last_seen_at = max(story.last_seen_at, at)
         return Placement(story=info, decision=decision, new_story=found is None)
 
-    async def _split_off(
+    async def split_off(
         self, session: AsyncSession, article: ArticleRow, now: datetime
     ) -> StoryRow:
         """Move ``article`` into a new story of its own, its decision marked "split"; the
-        story it left is counted again and its waiting alerts list its outlets anew."""
+        story it left is counted again (its waiting alerts are rendered from it when sent)."""
         print_ = await session.get(FingerprintRow, article.id)
         at = print_.at if print_ else min(article.published_at or now, now)
         story = StoryRow(title=article.title, first_seen_at=at, last_seen_at=at, created_at=now)
@@ -133,7 +132,6 @@ class StoryStore(StoreBase):
             remaining = await story_info(session, left)
             _count(old, remaining)
             await self._retime(session, old)
-            await self._refresh_pending(session, remaining)
         return story
 
     async def _retime(self, session: AsyncSession, story: StoryRow) -> None:
@@ -223,19 +221,19 @@ class StoryStore(StoreBase):
             )
         )
         await session.execute(
-            self._insert(StoryKeyRow),
+            self._db.insert(StoryKeyRow),
             [{"key": key, "at": at, "article_id": article_id} for key in index_keys(print_)],
         )
         # Sorted, so two writers upserting the same terms lock them in the same order.
         counted = sorted({EVERY_ARTICLE, *print_.terms})
-        upsert = self._insert(TermCountRow).values([{"term": t, "articles": 1} for t in counted])
+        upsert = self._db.insert(TermCountRow).values([{"term": t, "articles": 1} for t in counted])
         await session.execute(
             upsert.on_conflict_do_update(
                 index_elements=["term"], set_={"articles": TermCountRow.articles + 1}
             )
         )
 
-    async def _story_news(
+    async def story_news(
         self,
         session: AsyncSession,
         story_id: int,
@@ -266,25 +264,6 @@ class StoryStore(StoreBase):
             state.notified_sources = sources
             return StoryNews(more_sources=True)
         return StoryNews()
-
-    async def _refresh_pending(self, session: AsyncSession, story: StoryInfo) -> None:
-        """Pending alerts of the story get its new ``story`` field: an alert still waiting
-        lists every outlet known when it is sent."""
-        pending = await session.scalars(
-            select(AlertRow).where(AlertRow.story_id == story.id, AlertRow.status == "pending")
-        )
-        for alert in pending:
-            alert.payload = {**alert.payload, "story": story_field(story)}
-
-    async def forget_story_keys(self, before: datetime) -> int:
-        """Drop the lookup keys of articles published before ``before``: no new article can
-        be grouped with them any more (they are outside every window that matters), and the
-        index stays the size of a few days of news. Fingerprints and decisions stay."""
-        async with self._writing() as session:
-            result = await session.execute(
-                delete(StoryKeyRow).where(StoryKeyRow.at < before).returning(StoryKeyRow.key)
-            )
-            return len(result.all())
 
 
 def _count(story: StoryRow, info: StoryInfo) -> None:

@@ -58,6 +58,7 @@ class Base(DeclarativeBase):
         str: Text,
         dict[str, Any]: JSON,
         list[str]: JSON,
+        list[int]: JSON,
     }
 
 
@@ -233,11 +234,18 @@ class AlertRow(Base):
     topic: Mapped[str] = mapped_column(String(100))
     endpoint: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    payload: Mapped[dict[str, Any]]
+    # Why a story.updated event was sent; a digest's matches, one per story. The payload is
+    # rendered from these facts when the row is sent.
+    reasons: Mapped[list[str] | None]
+    digest_match_ids: Mapped[list[int] | None]
+    # Only rows queued by a version that stored rendered payloads have one.
+    payload: Mapped[dict[str, Any] | None]
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     # A sender holds a row until this moment; a sender killed mid-send lets it go by expiry.
     claimed_until: Mapped[datetime | None]
+    # Which claim holds the row: a sender whose lease ran out can no longer change it.
+    claim_token: Mapped[str | None] = mapped_column(String(36))
     last_status_code: Mapped[int | None]
     last_error: Mapped[str | None]
     created_at: Mapped[datetime]
@@ -248,6 +256,7 @@ class AttemptRow(Base):
     """One delivery attempt of an alert: when, how long, and what the receiver answered."""
 
     __tablename__ = "attempts"
+    __table_args__ = (UniqueConstraint("alert_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[str] = mapped_column(

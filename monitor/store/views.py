@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitor.store.base import StoreBase
+from monitor.store.base import Repository
 from monitor.store.tables import ArticleRow, FeedRow, FingerprintRow, StoryRow, StoryTopicRow
 
 
@@ -41,12 +41,12 @@ class StoryArticle:
     shared: tuple[str, ...]
 
 
-class StoryViews(StoreBase):
+class StoryViews(Repository):
     """Read-only story queries, each in its own short transaction."""
 
     async def list_stories(self, limit: int = 30) -> list[StoryStatus]:
         """The stories seen most recently."""
-        async with self._sessions() as session:
+        async with self._db.sessions() as session:
             stories = (
                 await session.scalars(
                     select(StoryRow)
@@ -61,7 +61,7 @@ class StoryViews(StoreBase):
         self, story_id: int
     ) -> tuple[StoryStatus, tuple[StoryArticle, ...]] | None:
         """A story and each of its articles with the decision that put it there."""
-        async with self._sessions() as session:
+        async with self._db.sessions() as session:
             story = await session.get(StoryRow, story_id)
             if story is None:
                 return None
