@@ -165,6 +165,8 @@ class PendingAlert:
     digest: tuple[DigestItem, ...] = ()
     # The body of a row queued by a version that stored rendered payloads; sent as it is.
     stored_payload: dict[str, object] | None = None
+    # The claim that holds the row: only its holder may record what became of it.
+    claim: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

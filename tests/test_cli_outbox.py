@@ -110,3 +110,46 @@ async def test_check_config_hides_secrets(tmp_path: Path, sqlite_url: str) -> No
         "--config", str(config), "--help", cwd=tmp_path, env={"MONITOR_WEBHOOK_SECRET": SECRET}
     )
     assert "MfKQ9r8" not in out + err
+
+
+async def test_alerts_of_a_renamed_endpoint_are_shown_and_moved(
+    site: Site, fixtures_dir: Path, tmp_path: Path, sqlite_url: str
+) -> None:
+    receiver = await Receiver(statuses=[503]).start()
+    feed = serve_seed(site, fixtures_dir)
+
+    def config(name: str) -> tuple[str, str]:
+        path = write_config(
+            tmp_path / f"{name}.toml",
+            database_url=sqlite_url,
+            feeds=[feed],
+            webhooks=[{"name": name, "url": receiver.url}],
+            sections={"delivery": {"retry_seconds": [3600]}},
+        )
+        return ("--config", str(path))
+
+    try:
+        status, out, err = await monitor(*config("ops"), "once", cwd=tmp_path)
+        assert status == 0, err
+        assert "alerts sent: 0, failed: 1" in out  # pending, to retry in an hour
+        # The operator renames the endpoint: its pending alert must not vanish from view.
+        renamed = config("alerts-team")
+        _, out, _ = await monitor(*renamed, "webhooks", "list", cwd=tmp_path)
+        assert re.search(r"^ops\s+not configured\s+-\s+-\s+-\s+1\s+0", out, flags=re.MULTILINE)
+        _, out, _ = await monitor(*renamed, "alerts", "list", cwd=tmp_path)
+        assert "ops (not configured)" in out
+
+        status, _, err = await monitor(
+            *renamed, "alerts", "move", "--from", "ops", "--to", "nowhere", cwd=tmp_path
+        )
+        assert status == 1
+        assert "no webhook 'nowhere' in the config" in err
+        status, out, _ = await monitor(
+            *renamed, "alerts", "move", "--from", "ops", "--to", "alerts-team", cwd=tmp_path
+        )
+        assert (status, out.strip()) == (0, "1 alert(s) moved from ops to alerts-team")
+        _, out, _ = await monitor(*renamed, "alerts", "retry", "--dead", cwd=tmp_path)
+        status, out, _ = await monitor(*renamed, "alerts", "list", cwd=tmp_path)
+        assert "not configured" not in out
+    finally:
+        await receiver.close()

@@ -3,6 +3,7 @@ schedule on an injectable clock, Retry-After, 410 Gone, redirects, dead letters,
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from email.utils import format_datetime
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy import select
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -20,6 +22,7 @@ from monitor.deliver.webhook import Endpoint, signed_headers
 from monitor.records import NewArticle, TopicMatch
 from monitor.store.engine import open_engine, upgrade_schema
 from monitor.store.facade import Store
+from monitor.store.tables import AlertRow
 from tests.web import Receiver, Site
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -269,3 +272,63 @@ def test_a_claim_can_be_sent_within_its_lease() -> None:
     assert DeliverySettings(lease_seconds=20, concurrency=1).claim_size() == 1
     with pytest.raises(ValueError, match=r"lease_seconds .* must be longer than timeout_seconds"):
         DeliverySettings(lease_seconds=10)
+
+
+async def test_an_alert_that_cannot_be_rendered_fails_on_schedule_until_dead(
+    store: Store,
+) -> None:
+    # A row an older version queued with a payload the Slack renderer chokes on.
+    async with store.db.writing() as session:
+        session.add(
+            AlertRow(
+                id="poison",
+                kind="digest",
+                topic="t",
+                endpoint="hook",
+                status="pending",
+                payload={"id": "poison", "type": "digest", "stories": "not a list"},
+                attempts=0,
+                next_attempt_at=START,
+                created_at=START,
+            )
+        )
+    receiver = await Receiver().start()
+    clock = Clock(START)
+    endpoint = Endpoint("hook", receiver.url, format="slack")
+    try:
+        for _ in range(5):
+            await deliver(store, endpoint, clock)
+            clock.advance(3600)
+    finally:
+        await receiver.close()
+    # The good alert went out; the poison one failed each time it was due, then died.
+    assert len(receiver.deliveries) == 1
+    detail = await store.alert_detail("poison")
+    assert detail is not None
+    assert (detail.alert.status, detail.alert.attempts) == ("dead", 4)
+    assert detail.alert.last_error is not None
+    assert detail.alert.last_error.startswith("TypeError")
+
+
+async def test_a_sender_renews_its_claim_while_a_receiver_is_slow(store: Store) -> None:
+    settings = DeliverySettings(lease_seconds=0.6, timeout_seconds=0.55, concurrency=1)
+    slow = await Receiver(delay_seconds=0.5).start()
+    started = datetime.now(UTC)
+    try:
+        sending = asyncio.create_task(
+            deliver(store, Endpoint("hook", slow.url), WallClock(), settings)
+        )
+        await asyncio.sleep(0.4)  # the POST is in flight; one renewal is due at 0.2 s
+        async with store.db.sessions() as session:
+            [held_until] = (await session.scalars(select(AlertRow.claimed_until))).all()
+        assert await sending == (1, 0)
+    finally:
+        await slow.close()
+    assert held_until is not None
+    # The first claim ran to started + 0.6 s; a renewal at about 0.2 s moved it past 0.75 s.
+    assert held_until > started + timedelta(seconds=0.75)
+
+
+class WallClock:
+    def __call__(self) -> datetime:
+        return datetime.now(UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from monitor.deliver.formats import MAX_STORIES, MAX_SUMMARY, render
+from monitor.deliver.formats import MAX_SUMMARY, render
 
 ALERT: dict[str, Any] = {
     "id": "a1",
@@ -62,16 +62,19 @@ def test_a_digest_lists_its_stories_and_is_capped() -> None:
     ]
     digest = {"id": "d1", "type": "digest", "stories": stories}
     body = render(digest, "json")
-    assert len(body["stories"]) == MAX_STORIES
-    assert body["more_stories"] == 40 - MAX_STORIES
+    # A JSON receiver gets every story the digest covers: none is dropped behind a count.
+    assert [story["title"] for story in body["stories"]] == [f"Story {n}" for n in range(40)]
+    assert body["more_stories"] == 0
     slack = render(digest, "slack")
     assert slack["text"] == "Digest: 40 stories"
     assert "<https://news.example/0|Story 0>" in slack["blocks"][1]["text"]["text"]
     assert "…and 15 more" in slack["blocks"][1]["text"]["text"]
     discord = render(digest, "discord")
     assert "[Story 3](https://news.example/3)" in discord["embeds"][0]["description"]
-    for rendered in (body, slack, discord):
+    for rendered in (slack, discord):
         assert len(json.dumps(rendered)) < 40_000
+    # The JSON digest grows with its stories, each of them bounded like an alert.
+    assert all(len(story["summary"]) <= MAX_SUMMARY for story in body["stories"])
 
 
 def test_a_digest_line_says_how_many_other_outlets_carried_the_story() -> None:
@@ -109,3 +112,24 @@ def test_the_story_names_the_other_outlets_within_bounds() -> None:
     assert embed["title"].startswith("Update: ")
     also = next(field for field in embed["fields"] if field["name"] == "Also reported by")
     assert "World news" not in also["value"]  # the alert's own outlet is not "also"
+
+
+def test_a_long_digest_in_chat_counts_every_story_it_leaves_out() -> None:
+    stories = [
+        {
+            **ALERT,
+            "title": f"Story {n} " + "with a long headline " * 6,
+            "url": f"https://news.example/{n}?" + "x" * 80,
+        }
+        for n in range(25)
+    ]
+    digest = {"id": "d1", "type": "digest", "stories": stories}
+    slack = render(digest, "slack")["blocks"][1]["text"]["text"]
+    discord = render(digest, "discord")["embeds"][0]["description"]
+    for text, limit in ((slack, 3000), (discord, 4096)):
+        assert len(text) <= limit
+        *shown, more = text.split("\n")
+        # Every listed story is a whole line with its link closed, and the rest are counted.
+        assert all(line.startswith("• ") and "news.example" in line for line in shown)
+        assert more == f"…and {25 - len(shown)} more"
+        assert 0 < len(shown) < 25

@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from monitor.records import NewArticle, TopicMatch
 from monitor.store.engine import open_engine, upgrade_schema
 from monitor.store.facade import Store
+from monitor.store.tables import AttemptRow
 
 NOW = datetime(2024, 1, 26, 12, 0, tzinfo=UTC)
 
@@ -79,7 +81,7 @@ async def test_concurrent_claims_never_share_a_row(store: Store) -> None:
 async def test_released_alerts_are_due_at_once(store: Store) -> None:
     await add_article(store, 1)
     [alert] = await store.claim_due("default", NOW, 10, 60)
-    await store.release([alert.id])
+    await store.release([alert])
     assert [a.id for a in await store.claim_due("default", NOW, 10, 60)] == [alert.id]
 
 
@@ -88,7 +90,7 @@ async def test_attempts_are_recorded_and_shown(store: Store) -> None:
     [alert] = await store.claim_due("default", NOW, 10, 60)
     retry_at = NOW + timedelta(seconds=5)
     await store.record_attempt(
-        alert.id,
+        alert,
         now=NOW,
         status_code=503,
         error="HTTP 503",
@@ -100,7 +102,7 @@ async def test_attempts_are_recorded_and_shown(store: Store) -> None:
     [again] = await store.claim_due("default", retry_at, 10, 60)
     assert (again.id, again.attempts) == (alert.id, 1)
     await store.record_attempt(
-        alert.id, now=retry_at, status_code=204, error=None, duration_ms=3, outcome="delivered"
+        again, now=retry_at, status_code=204, error=None, duration_ms=3, outcome="delivered"
     )
     detail = await store.alert_detail(alert.id)
     assert detail is not None
@@ -122,7 +124,7 @@ async def test_dead_alerts_stay_visible_and_can_be_retried(store: Store) -> None
     alerts = await store.claim_due("default", NOW, 10, 60)
     for alert in alerts:
         await store.record_attempt(
-            alert.id, now=NOW, status_code=None, error="refused", duration_ms=0, outcome="dead"
+            alert, now=NOW, status_code=None, error="refused", duration_ms=0, outcome="dead"
         )
     assert await store.claim_due("default", NOW + timedelta(days=30), 10, 60) == []
     assert len(await store.list_alerts(status="dead")) == 2
@@ -137,7 +139,7 @@ async def test_replay_sends_delivered_alerts_again_with_their_ids(store: Store) 
     await add_article(store, 1)
     [alert] = await store.claim_due("default", NOW, 10, 60)
     await store.record_attempt(
-        alert.id, now=NOW, status_code=200, error=None, duration_ms=1, outcome="delivered"
+        alert, now=NOW, status_code=200, error=None, duration_ms=1, outcome="delivered"
     )
     assert await store.replay_alerts(NOW + timedelta(hours=1), NOW) == 0  # too old
     assert await store.replay_alerts(NOW - timedelta(hours=2), NOW) == 1
@@ -185,3 +187,48 @@ async def test_a_new_endpoint_digest_starts_from_now(store: Store) -> None:
     await add_article(store, 1, level="digest")
     await store.ensure_endpoints(["late"])
     assert await store.queue_digest("late", [], NOW) is None
+
+
+async def test_a_sender_whose_claim_lapsed_cannot_change_the_alert(store: Store) -> None:
+    await add_article(store, 1)
+    [stale] = await store.claim_due("default", NOW, 10, lease_seconds=60)
+    # The first sender stalls past its lease; a second one claims the alert and delivers it.
+    later = NOW + timedelta(seconds=61)
+    [fresh] = await store.claim_due("default", later, 10, lease_seconds=60)
+    assert fresh.id == stale.id
+    assert fresh.claim != stale.claim
+    assert await store.record_attempt(
+        fresh, now=later, status_code=200, error=None, duration_ms=5, outcome="delivered"
+    )
+    # The stale sender wakes up with a failure: it must neither mark the alert dead nor
+    # number an attempt.
+    assert not await store.record_attempt(
+        stale, now=later, status_code=None, error="timed out", duration_ms=0, outcome="dead"
+    )
+    await store.release([stale])
+    detail = await store.alert_detail(stale.id)
+    assert detail is not None
+    assert (detail.alert.status, detail.alert.attempts) == ("delivered", 1)
+    assert [(a.number, a.status_code) for a in detail.attempts] == [(1, 200)]
+    assert await store.claim_due("default", later + timedelta(hours=1), 10, 60) == []
+
+
+async def test_a_renewed_claim_keeps_other_senders_away(store: Store) -> None:
+    await add_article(store, 1)
+    [held] = await store.claim_due("default", NOW, 10, lease_seconds=60)
+    assert await store.extend_claims([held], NOW + timedelta(seconds=120)) == 1
+    assert await store.claim_due("default", NOW + timedelta(seconds=90), 10, 60) == []
+    [taken] = await store.claim_due("default", NOW + timedelta(seconds=121), 10, 60)
+    # The first claim has lapsed and been replaced: renewing it no longer holds anything.
+    assert await store.extend_claims([held], NOW + timedelta(seconds=500)) == 0
+    assert taken.claim != held.claim
+
+
+async def test_attempt_numbers_are_unique_per_alert(store: Store) -> None:
+    await add_article(store, 1)
+    [alert] = await store.claim_due("default", NOW, 10, 60)
+    async with store.db.writing() as session:
+        session.add(AttemptRow(alert_id=alert.id, number=1, at=NOW, duration_ms=0))
+    with pytest.raises(IntegrityError):
+        async with store.db.writing() as session:
+            session.add(AttemptRow(alert_id=alert.id, number=1, at=NOW, duration_ms=0))

@@ -341,3 +341,16 @@ async def test_claimed_feeds_wait_for_their_check_or_their_lease(store: Store) -
     assert {f.id for f in await store.feeds_to_poll(later, 10, lease_seconds=300)} == {
         feed.id for feed in first
     }
+
+
+async def test_a_long_check_renews_the_lease_of_its_unfinished_feeds(store: Store) -> None:
+    for name in "ab":
+        await store.add_feed(f"https://{name}.example/rss", None, NOW)
+    slow, quick = await store.feeds_to_poll(NOW, 10, lease_seconds=300)
+    await store.record_feed_failure(quick.id, now=NOW, next_check_at=NOW, error="HTTP 500")
+    # Four minutes in, the check of ``slow`` is still fetching article pages.
+    await store.extend_feed_leases([slow.id, quick.id], NOW + timedelta(seconds=540))
+    later = NOW + timedelta(seconds=301)
+    # Past the first lease no other replica takes ``slow``; ``quick`` was done and is due.
+    assert [f.id for f in await store.feeds_to_poll(later, 10, lease_seconds=300)] == [quick.id]
+    assert await store.feeds_to_poll(NOW + timedelta(seconds=541), 10, lease_seconds=300) != []

@@ -119,6 +119,7 @@ class Receiver:
     """A webhook receiver: answers with ``statuses`` in turn (then 200) and records deliveries."""
 
     statuses: list[int] = field(default_factory=list)
+    delay_seconds: float = 0.0  # how long it takes to answer
     deliveries: list[Delivery] = field(default_factory=list)
     server: TestServer | None = None
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -142,7 +143,9 @@ class Receiver:
         return str(self.server.make_url("/hook"))
 
     async def _receive(self, request: web.Request) -> web.Response:
-        self.deliveries.append(Delivery(dict(request.headers), await request.read()))
+        body = await request.read()
+        await asyncio.sleep(self.delay_seconds)
+        self.deliveries.append(Delivery(dict(request.headers), body))
         self._arrived.set()
         status = self.statuses.pop(0) if self.statuses else 200
         return web.Response(status=status, text="ok" if status < 300 else "no")

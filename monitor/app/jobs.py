@@ -19,6 +19,7 @@ from monitor.app.pipeline import PipelineContext, poll_feeds
 from monitor.deliver.sender import DeliveryReport, deliver_due
 from monitor.deliver.webhook import Endpoint
 from monitor.store.retention import Pruned
+from monitor.triggers import renewing
 
 log = structlog.get_logger(__name__)
 
@@ -90,7 +91,14 @@ class Worker:
                 self._ticked()
                 return
             self._claimed = [feed.id for feed in feeds]
-            report = await poll_feeds(self._context, feeds)
+            lease = self._context.settings.poll.lease_seconds
+
+            async def renew() -> None:
+                until = self._context.clock() + timedelta(seconds=lease)
+                await self._context.store.extend_feed_leases(self._claimed, until)
+
+            async with renewing(lease / 3, renew):
+                report = await poll_feeds(self._context, feeds)
             self._claimed = []
             self._ticked()
             log.info(

@@ -9,13 +9,17 @@ import re
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.cli.output import print_table, when
 from monitor.deliver.payloads import iso_utc
+from monitor.deliver.settings import DEFAULT_WEBHOOK
 from monitor.deliver.webhook import Endpoint, post_alert, shown_url
 from monitor.settings import Settings
 from monitor.store.engine import redacted
+
+if TYPE_CHECKING:
+    from monitor.store.facade import Store
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -47,6 +51,11 @@ def add_outbox_commands(commands: Any) -> None:
         "replay", help="send delivered alerts again, with the same ids (receivers de-duplicate)"
     )
     replay.add_argument("--since", type=duration, required=True, help="e.g. 30m, 2h, 1d")
+    move = actions.add_parser(
+        "move", help="re-route an endpoint's undelivered alerts, e.g. after renaming it"
+    )
+    move.add_argument("--from", dest="source", required=True, metavar="OLD")
+    move.add_argument("--to", dest="target", required=True, metavar="NEW")
 
     webhooks = commands.add_parser("webhooks", help="webhook endpoints")
     actions = webhooks.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
@@ -63,6 +72,8 @@ def add_outbox_commands(commands: Any) -> None:
 
 def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.app.resources import open_store
+
+    configured = {webhook.name for webhook in settings.all_webhooks()} or {DEFAULT_WEBHOOK}
 
     async def go() -> int:
         now = datetime.now(UTC)
@@ -102,6 +113,8 @@ def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
                 count = await store.replay_alerts(now - args.since, now)
                 print(f"{count} delivered alert(s) will be sent again, with their ids")
                 return EXIT_OK
+            if args.alerts_command == "move":
+                return await _move(store, configured, args.source, args.target)
             alerts = await store.list_alerts(args.status, args.limit)
         print_table(
             ["ID", "STATUS", "TRIES", "CREATED", "ENDPOINT", "TOPIC", "TITLE", "LAST ERROR"],
@@ -111,7 +124,7 @@ def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
                     a.status,
                     str(a.attempts),
                     when(a.created_at),
-                    a.endpoint,
+                    a.endpoint if a.endpoint in configured else f"{a.endpoint} (not configured)",
                     a.topic,
                     a.title[:60],
                     a.last_error or "",
@@ -147,6 +160,13 @@ def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> int:
                             shown_url(e.url),
                         ]
                         for e in endpoints.values()
+                    ]
+                    + [
+                        # Alerts of an endpoint no longer in the config (renamed or removed):
+                        # `monitor alerts move --from OLD --to NEW` re-routes them.
+                        [name, "not configured", "-", "-", "-", str(s.pending), str(s.dead), "-"]
+                        for name, s in states.items()
+                        if name not in endpoints and (s.pending or s.dead)
                     ],
                 )
                 return EXIT_OK
@@ -204,6 +224,19 @@ def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> int:
             return EXIT_FAILURE
 
     return asyncio.run(go())
+
+
+async def _move(store: Store, configured: set[str], source: str, target: str) -> int:
+    if target not in configured:
+        known = ", ".join(sorted(configured))
+        print(f"monitor: no webhook {target!r} in the config; known: {known}", file=sys.stderr)
+        return EXIT_FAILURE
+    await store.ensure_endpoints([target])
+    moved, stayed = await store.move_alerts(source, target)
+    print(f"{moved} alert(s) moved from {source} to {target}")
+    if stayed:
+        print(f"{stayed} stayed with {source}: {target} already has an alert of the same story")
+    return EXIT_OK
 
 
 def _state(endpoint: Endpoint, disabled_reason: str | None) -> str:

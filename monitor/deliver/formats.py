@@ -21,10 +21,14 @@ MAX_STORIES = 25
 MAX_SOURCES = 10
 # Discord refuses an embed description over 4096 characters and a message over 6000 in all.
 _DISCORD_DESCRIPTION = 4000
+# Slack refuses a section text over 3000 characters.
+_SLACK_SECTION = 2900
 
 
-def bounded(payload: dict[str, Any]) -> dict[str, Any]:
-    """The canonical payload with its free-text fields and lists trimmed to their bounds."""
+def bounded(payload: dict[str, Any], *, all_stories: bool = False) -> dict[str, Any]:
+    """The canonical payload with its free-text fields and lists trimmed to their bounds; a
+    digest keeps ``all_stories`` (a JSON receiver gets every story the digest mark moved past),
+    or its first ``MAX_STORIES`` and a count of the rest."""
     result = dict(payload)
     if "title" in result:
         result["title"] = clip(result["title"], MAX_TITLE)
@@ -42,21 +46,32 @@ def bounded(payload: dict[str, Any]) -> dict[str, Any]:
         }
     if isinstance(result.get("stories"), list):
         stories = result["stories"]
-        result["stories"] = [bounded(story) for story in stories[:MAX_STORIES]]
-        result["more_stories"] = max(0, len(stories) - MAX_STORIES) + int(
-            result.get("more_stories", 0)
-        )
+        kept = stories if all_stories else stories[:MAX_STORIES]
+        result["stories"] = [bounded(story) for story in kept]
+        result["more_stories"] = len(stories) - len(kept) + int(result.get("more_stories", 0))
     return result
 
 
 def render(payload: dict[str, Any], fmt: Format) -> dict[str, Any]:
     """The body to POST for ``payload`` in format ``fmt``."""
-    payload = bounded(payload)
+    payload = bounded(payload, all_stories=fmt == "json")
     if fmt == "json":
         return payload
     if fmt == "slack":
         return _slack(payload)
     return _discord(payload)
+
+
+def _fitting(lines: list[str], more: int, limit: int) -> list[str]:
+    """As many whole story lines as fit in ``limit`` characters with a closing "…and N more"
+    that counts every story left out: a line is never cut, so no link breaks and no story
+    disappears without being counted."""
+    for keep in range(len(lines), -1, -1):
+        left = more + len(lines) - keep
+        shown = lines[:keep] + ([f"…and {left} more"] if left else [])
+        if len("\n".join(shown)) <= limit:
+            return shown
+    return [f"…and {more + len(lines)} more"]
 
 
 def _why(story: dict[str, Any]) -> str:
@@ -105,16 +120,15 @@ def _slack(payload: dict[str, Any]) -> dict[str, Any]:
             f"• <{story['url']}|{_slack_escape(story['title'])}> — {_slack_escape(_source(story))}"
             for story in payload["stories"]
         ]
-        if payload.get("more_stories"):
-            lines.append(f"…and {payload['more_stories']} more")
         heading = f"Digest: {len(payload['stories']) + payload.get('more_stories', 0)} stories"
+        lines = _fitting(lines, payload.get("more_stories", 0), _SLACK_SECTION)
         return {
             "text": heading,
             "blocks": [
                 {"type": "header", "text": {"type": "plain_text", "text": clip(heading, 150)}},
                 {
                     "type": "section",
-                    "text": {"type": "mrkdwn", "text": clip("\n".join(lines), 2900)},
+                    "text": {"type": "mrkdwn", "text": "\n".join(lines)},
                 },
             ],
         }
@@ -153,14 +167,11 @@ def _discord(payload: dict[str, Any]) -> dict[str, Any]:
             f"• [{story['title']}]({story['url']}) — {_source(story)}"
             for story in payload["stories"]
         ]
-        if payload.get("more_stories"):
-            lines.append(f"…and {payload['more_stories']} more")
         count = len(payload["stories"]) + payload.get("more_stories", 0)
+        lines = _fitting(lines, payload.get("more_stories", 0), _DISCORD_DESCRIPTION)
         return {
             "content": f"Digest: {count} stories",
-            "embeds": [
-                {"title": "Digest", "description": clip("\n".join(lines), _DISCORD_DESCRIPTION)}
-            ],
+            "embeds": [{"title": "Digest", "description": "\n".join(lines)}],
         }
     embed: dict[str, Any] = {
         "title": clip(_headline(payload), 256),

@@ -18,9 +18,10 @@ import structlog
 
 from monitor.deliver.payloads import render_payload
 from monitor.deliver.settings import DeliverySettings
-from monitor.deliver.webhook import Endpoint, PostResult, post_alert
+from monitor.deliver.webhook import Endpoint, PostResult, failure_text, post_alert
 from monitor.fetch.http_dates import retry_after_seconds
 from monitor.records import PendingAlert
+from monitor.triggers import renewing
 
 log = structlog.get_logger(__name__)
 
@@ -47,11 +48,13 @@ class AlertOutbox(Protocol):
         self, endpoint: str, now: datetime, limit: int, lease_seconds: float
     ) -> list[PendingAlert]: ...
 
-    async def release(self, alert_ids: Sequence[str]) -> None: ...
+    async def extend_claims(self, alerts: Sequence[PendingAlert], until: datetime) -> int: ...
+
+    async def release(self, alerts: Sequence[PendingAlert]) -> None: ...
 
     async def record_attempt(
         self,
-        alert_id: str,
+        alert: PendingAlert,
         *,
         now: datetime,
         status_code: int | None,
@@ -59,7 +62,7 @@ class AlertOutbox(Protocol):
         duration_ms: int,
         outcome: str,
         next_attempt_at: datetime | None = None,
-    ) -> None: ...
+    ) -> bool: ...
 
     async def disable_endpoint(self, name: str, reason: str, now: datetime) -> None: ...
 
@@ -152,14 +155,42 @@ class _Sender:
         self.gone = False
 
     async def send(self, batch: Sequence[PendingAlert]) -> list[str]:
-        return list(await asyncio.gather(*(self._send_one(alert) for alert in batch)))
+        """Send a claimed batch, renewing its claim while receivers take their time, so no
+        other sender takes an alert this one is still sending."""
+        lease = self._settings.lease_seconds
+
+        async def renew() -> None:
+            await self._store.extend_claims(batch, self._clock() + timedelta(seconds=lease))
+
+        async with renewing(lease / 3, renew):
+            return list(await asyncio.gather(*(self._send_one(alert) for alert in batch)))
 
     async def _send_one(self, alert: PendingAlert) -> str:
         async with self._slots:
             if self.gone:  # the receiver said 410 while this alert waited its turn
-                await self._store.release([alert.id])
+                await self._store.release([alert])
                 return "skipped"
-            result = await post_alert(
+            result = await self._post(alert)
+            try:
+                outcome = await self._record(alert, result)
+            except Exception as error:  # noqa: BLE001 - one alert's failure must not stop the batch
+                log.error(
+                    "alert attempt not recorded; it goes out again after its claim lapses",
+                    alert_id=alert.id,
+                    endpoint=self._endpoint.name,
+                    error=type(error).__name__,
+                )
+                return "unrecorded"
+            if self._on_attempt and (result.status_code is not None or result.error is not None):
+                self._on_attempt(outcome, result.duration_ms)
+            return outcome
+
+    async def _post(self, alert: PendingAlert) -> PostResult:
+        """POST the alert; anything that goes wrong on the way, in rendering too, is a failed
+        attempt that follows the retry schedule (to ``dead`` in the end), never an exception
+        that would leave the alert claimed and unrecorded forever."""
+        try:
+            return await post_alert(
                 self._session,
                 self._endpoint,
                 alert.id,
@@ -167,10 +198,8 @@ class _Sender:
                 now=self._clock(),
                 timeout_seconds=self._settings.timeout_seconds,
             )
-            outcome = await self._record(alert, result)
-            if self._on_attempt and (result.status_code is not None or result.error is not None):
-                self._on_attempt(outcome, result.duration_ms)
-            return outcome
+        except Exception as error:  # noqa: BLE001 - a poison alert is recorded, not raised
+            return PostResult(ok=False, status_code=None, error=failure_text(error))
 
     async def _record(self, alert: PendingAlert, result: PostResult) -> str:
         now = self._clock()
@@ -181,7 +210,7 @@ class _Sender:
         }
         if result.ok:
             await self._store.record_attempt(
-                alert.id,
+                alert,
                 now=now,
                 status_code=result.status_code,
                 error=None,
@@ -195,7 +224,7 @@ class _Sender:
             reason = f"the receiver answered 410 Gone at {now.isoformat(timespec='seconds')}"
             await self._store.disable_endpoint(self._endpoint.name, reason, now)
             await self._store.record_attempt(
-                alert.id,
+                alert,
                 now=now,
                 status_code=410,
                 error=result.error,
@@ -212,7 +241,7 @@ class _Sender:
             rng=self._rng,
         )
         await self._store.record_attempt(
-            alert.id,
+            alert,
             now=now,
             status_code=result.status_code,
             error=result.error,

@@ -165,4 +165,9 @@ async def post_alert(
     except TimeoutError:
         return PostResult(False, None, f"timed out after {timeout_seconds:g} s")
     except aiohttp.ClientError as error:
-        return PostResult(False, None, f"{type(error).__name__}: {error}")
+        return PostResult(False, None, failure_text(error))
+
+
+def failure_text(error: BaseException) -> str:
+    """An exception as an attempt's error text: its kind and its message."""
+    return f"{type(error).__name__}: {error}"

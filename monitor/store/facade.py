@@ -45,6 +45,7 @@ class Store:
         self.remove_feed = feeds.remove_feed
         self.feeds_to_poll = feeds.feeds_to_poll
         self.release_feeds = feeds.release_feeds
+        self.extend_feed_leases = feeds.extend_feed_leases
         self.record_feed_success = feeds.record_feed_success
         self.record_unchanged = feeds.record_unchanged
         self.record_feed_failure = feeds.record_feed_failure
@@ -61,11 +62,13 @@ class Store:
         # The outbox, its endpoints and digests.
         self.claim_due = outbox.claim_due
         self.release = outbox.release
+        self.extend_claims = outbox.extend_claims
         self.record_attempt = outbox.record_attempt
         self.list_alerts = outbox.list_alerts
         self.alert_detail = outbox.alert_detail
         self.retry_alerts = outbox.retry_alerts
         self.replay_alerts = outbox.replay_alerts
+        self.move_alerts = outbox.move_alerts
         self.ensure_endpoints = endpoints.ensure_endpoints
         self.disable_endpoint = endpoints.disable_endpoint
         self.enable_endpoint = endpoints.enable_endpoint

@@ -170,6 +170,18 @@ class FeedRepository(Repository):
                 update(FeedRow).where(FeedRow.id.in_(feed_ids)).values(leased_until=None)
             )
 
+    async def extend_feed_leases(self, feed_ids: Sequence[int], until: datetime) -> None:
+        """Hold claimed feeds until ``until`` while their check goes on (many slow article
+        pages can outlast a lease); a feed whose check was recorded is no longer leased."""
+        if not feed_ids:
+            return
+        async with self._db.writing() as session:
+            await session.execute(
+                update(FeedRow)
+                .where(FeedRow.id.in_(feed_ids), FeedRow.leased_until.is_not(None))
+                .values(leased_until=until)
+            )
+
     async def record_feed_success(
         self,
         feed_id: int,

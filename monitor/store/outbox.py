@@ -8,12 +8,13 @@ recognisable by its ``webhook-id``.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, tuple_, update
 
 from monitor.deliver.payloads import render_payload
 from monitor.records import PendingAlert
@@ -71,8 +72,9 @@ class OutboxRepository(Repository):
     async def claim_due(
         self, endpoint: str, now: datetime, limit: int, lease_seconds: float
     ) -> list[PendingAlert]:
-        """Take up to ``limit`` due alerts of ``endpoint`` for ``lease_seconds``. On PostgreSQL
-        rows another sender holds are skipped, not waited for (FOR UPDATE SKIP LOCKED)."""
+        """Take up to ``limit`` due alerts of ``endpoint`` for ``lease_seconds`` under a new
+        claim token. On PostgreSQL rows another sender holds are skipped, not waited for (FOR
+        UPDATE SKIP LOCKED)."""
         due = (
             select(AlertRow)
             .where(
@@ -86,28 +88,46 @@ class OutboxRepository(Repository):
         )
         if self._db.is_postgresql:
             due = due.with_for_update(skip_locked=True)
+        claim = str(uuid.uuid4())
         async with self._db.writing() as session:
             rows = (await session.scalars(due)).all()
-            if rows:
+            if not rows:
+                return []
+            await session.execute(
+                update(AlertRow)
+                .where(AlertRow.id.in_([row.id for row in rows]))
+                .values(claimed_until=now + timedelta(seconds=lease_seconds), claim_token=claim)
+            )
+            return [replace(alert, claim=claim) for alert in await alert_facts(session, rows)]
+
+    async def extend_claims(self, alerts: Sequence[PendingAlert], until: datetime) -> int:
+        """Hold claimed alerts until ``until``, those whose claim is still the caller's; how
+        many that was."""
+        held = 0
+        async with self._db.writing() as session:
+            for claim, ids in _by_claim(alerts).items():
+                result = await session.execute(
+                    update(AlertRow)
+                    .where(AlertRow.id.in_(ids), AlertRow.claim_token == claim)
+                    .values(claimed_until=until)
+                    .returning(AlertRow.id)
+                )
+                held += len(result.all())
+        return held
+
+    async def release(self, alerts: Sequence[PendingAlert]) -> None:
+        """Give claimed alerts back (a sender stopping before it sent them)."""
+        async with self._db.writing() as session:
+            for claim, ids in _by_claim(alerts).items():
                 await session.execute(
                     update(AlertRow)
-                    .where(AlertRow.id.in_([row.id for row in rows]))
-                    .values(claimed_until=now + timedelta(seconds=lease_seconds))
+                    .where(AlertRow.id.in_(ids), AlertRow.claim_token == claim)
+                    .values(claimed_until=None, claim_token=None)
                 )
-            return await alert_facts(session, rows)
-
-    async def release(self, alert_ids: Sequence[str]) -> None:
-        """Give claimed alerts back (a sender stopping before it sent them)."""
-        if not alert_ids:
-            return
-        async with self._db.writing() as session:
-            await session.execute(
-                update(AlertRow).where(AlertRow.id.in_(alert_ids)).values(claimed_until=None)
-            )
 
     async def record_attempt(
         self,
-        alert_id: str,
+        alert: PendingAlert,
         *,
         now: datetime,
         status_code: int | None,
@@ -115,12 +135,17 @@ class OutboxRepository(Repository):
         duration_ms: int,
         outcome: str,
         next_attempt_at: datetime | None = None,
-    ) -> None:
+    ) -> bool:
         """Record one attempt and the alert's new state: ``delivered``, ``pending`` again at
         ``next_attempt_at``, ``dead`` (no attempt left), or ``held`` (pending, its endpoint
-        disabled; the attempt does not count against the schedule)."""
+        disabled; the attempt does not count against the schedule).
+
+        Only the holder of the alert's current claim may: a sender whose lease ran out (and
+        whose alert another sender may have delivered since) changes nothing, and False says
+        so."""
         values: dict[str, Any] = {
             "claimed_until": None,
+            "claim_token": None,
             "last_status_code": status_code,
             "last_error": error,
         }
@@ -133,12 +158,26 @@ class OutboxRepository(Repository):
         elif next_attempt_at is not None:
             values["next_attempt_at"] = next_attempt_at
         async with self._db.writing() as session:
+            held = await session.execute(
+                update(AlertRow)
+                .where(
+                    AlertRow.id == alert.id,
+                    AlertRow.claim_token == alert.claim,
+                    AlertRow.status == "pending",
+                )
+                .values(values)
+                .returning(AlertRow.id)
+            )
+            if held.first() is None:
+                return False
+            # Numbered under the claim, so no other writer numbers this alert's attempts now;
+            # the unique constraint on (alert_id, number) stands behind it.
             number = await session.scalar(
-                select(func.count(AttemptRow.id)).where(AttemptRow.alert_id == alert_id)
+                select(func.count(AttemptRow.id)).where(AttemptRow.alert_id == alert.id)
             )
             session.add(
                 AttemptRow(
-                    alert_id=alert_id,
+                    alert_id=alert.id,
                     number=int(number or 0) + 1,
                     at=now,
                     status_code=status_code,
@@ -146,7 +185,7 @@ class OutboxRepository(Repository):
                     duration_ms=duration_ms,
                 )
             )
-            await session.execute(update(AlertRow).where(AlertRow.id == alert_id).values(values))
+            return True
 
     # What an operator asks for.
 
@@ -198,10 +237,42 @@ class OutboxRepository(Repository):
             result = await session.execute(
                 update(AlertRow)
                 .where(condition, AlertRow.status != "pending")
-                .values(status="pending", attempts=0, next_attempt_at=now, claimed_until=None)
+                .values(
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    claimed_until=None,
+                    claim_token=None,
+                )
                 .returning(AlertRow.id)
             )
             return len(result.all())
+
+    async def move_alerts(self, source: str, target: str) -> tuple[int, int]:
+        """Re-route the undelivered (pending or dead) alerts of endpoint ``source`` to
+        ``target``, e.g. after the endpoint was renamed in the config. An alert ``target``
+        already has for the same article and topic stays where it is. Returns how many moved
+        and how many stayed."""
+        undelivered = (AlertRow.endpoint == source, AlertRow.status.in_(["pending", "dead"]))
+        async with self._db.writing() as session:
+            taken = select(AlertRow.article_id, AlertRow.topic).where(
+                AlertRow.endpoint == target, AlertRow.article_id.is_not(None)
+            )
+            moved = await session.execute(
+                update(AlertRow)
+                .where(
+                    *undelivered,
+                    or_(
+                        AlertRow.article_id.is_(None),
+                        tuple_(AlertRow.article_id, AlertRow.topic).not_in(taken),
+                    ),
+                )
+                .values(endpoint=target, claimed_until=None, claim_token=None)
+                .returning(AlertRow.id)
+            )
+            count = len(moved.all())
+            stayed = await session.scalar(select(func.count(AlertRow.id)).where(*undelivered))
+        return count, int(stayed or 0)
 
     async def replay_alerts(self, since: datetime, now: datetime) -> int:
         """Send delivered alerts created since ``since`` again, with their own ids."""
@@ -209,7 +280,13 @@ class OutboxRepository(Repository):
             result = await session.execute(
                 update(AlertRow)
                 .where(AlertRow.status == "delivered", AlertRow.created_at >= since)
-                .values(status="pending", attempts=0, next_attempt_at=now, claimed_until=None)
+                .values(
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    claimed_until=None,
+                    claim_token=None,
+                )
                 .returning(AlertRow.id)
             )
             return len(result.all())
@@ -236,3 +313,11 @@ def _status(alert: AlertRow, title: str | None, url: str | None) -> AlertStatus:
         next_attempt_at=alert.next_attempt_at,
         last_error=alert.last_error,
     )
+
+
+def _by_claim(alerts: Sequence[PendingAlert]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for alert in alerts:
+        if alert.claim is not None:
+            grouped.setdefault(alert.claim, []).append(alert.id)
+    return grouped

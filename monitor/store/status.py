@@ -83,5 +83,5 @@ class StatusRepository(Repository):
             await session.execute(
                 update(AlertRow)
                 .where(AlertRow.claimed_until.is_not(None))
-                .values(claimed_until=None)
+                .values(claimed_until=None, claim_token=None)
             )
