@@ -9,13 +9,13 @@ import re
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.cli.output import print_table, when
-from monitor.deliver.payloads import iso_utc
-from monitor.deliver.webhook import Endpoint, post_alert, shown_url
-from monitor.settings import Settings
-from monitor.store.engine import redacted
+
+if TYPE_CHECKING:  # imported where used, so that ``--help`` loads no HTTP or database stack
+    from monitor.deliver.webhook import Endpoint
+    from monitor.settings import Settings
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -127,6 +127,8 @@ def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.app.jobs import deliver_pending, queue_digest
     from monitor.app.resources import open_pipeline
+    from monitor.deliver.payloads import iso_utc
+    from monitor.deliver.webhook import post_alert, shown_url
 
     async def go() -> int:
         async with open_pipeline(settings) as context:
@@ -214,6 +216,9 @@ def _state(endpoint: Endpoint, disabled_reason: str | None) -> str:
 
 def cmd_check_config(settings: Settings, _args: argparse.Namespace) -> int:
     """The configuration as the daemon sees it, file and environment merged, secrets hidden."""
+    from monitor.deliver.webhook import shown_url
+    from monitor.store.engine import redacted
+
     effective = settings.model_dump(mode="json")  # SecretStr values come out as "**********"
     effective["database_url"] = redacted(settings.database_url)
     effective["webhook_url"] = shown_url(settings.webhook_url) if settings.webhook_url else None

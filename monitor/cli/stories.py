@@ -9,10 +9,10 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from monitor.cli.output import print_table, when
-from monitor.settings import Settings
 
 if TYPE_CHECKING:
     from monitor.records import NewArticle
+    from monitor.settings import Settings
     from monitor.store.facade import Store
 
 EXIT_OK, EXIT_FAILURE = 0, 1
