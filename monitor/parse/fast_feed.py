@@ -62,6 +62,7 @@ HTML_TYPES = {"text/html", "application/xhtml+xml"}
 TEXT_TYPES = {"text/plain", *HTML_TYPES}
 URI_FIXER = re.compile("^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)")
 LINK_ENTITY = re.compile("&([A-Za-z0-9_]+);")
+C1_CONTROL = re.compile("[\x80-\x9f]")
 UNDEFINED_IN_CP1252 = b"\x81\x8d\x8f\x90\x9d"
 C1_AS_CP1252 = {
     n: bytes([n]).decode("cp1252") for n in range(128, 160) if n not in UNDEFINED_IN_CP1252
@@ -189,10 +190,12 @@ class _Reader:
         value = value.strip()
         if resolve and value:
             value = self.resolve(value)
+        if value.isascii():
+            return value  # both repairs leave ASCII unchanged
         if self.fix_utf8:
             with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
                 value = value.encode("iso-8859-1").decode("utf-8")
-        return value.translate(C1_AS_CP1252)
+        return value.translate(C1_AS_CP1252) if C1_CONTROL.search(value) else value
 
     def resolve(self, uri: str) -> str:
         uri = URI_FIXER.sub(r"\1\3", uri)
