@@ -12,13 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from monitor.cli.output import print_table, when
-from monitor.deliver.payloads import iso_utc
-from monitor.deliver.settings import DEFAULT_WEBHOOK
-from monitor.deliver.webhook import Endpoint, post_alert, shown_url
-from monitor.settings import Settings
-from monitor.store.engine import redacted
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used, so that ``--help`` loads no HTTP or database stack
+    from monitor.deliver.webhook import Endpoint
+    from monitor.settings import Settings
     from monitor.store.facade import Store
 
 EXIT_OK, EXIT_FAILURE = 0, 1
@@ -72,6 +69,7 @@ def add_outbox_commands(commands: Any) -> None:
 
 def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.app.resources import open_store
+    from monitor.deliver.settings import DEFAULT_WEBHOOK
 
     configured = {webhook.name for webhook in settings.all_webhooks()} or {DEFAULT_WEBHOOK}
 
@@ -140,6 +138,8 @@ def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.app.jobs import deliver_pending, queue_digest
     from monitor.app.resources import open_pipeline
+    from monitor.deliver.payloads import iso_utc
+    from monitor.deliver.webhook import post_alert, shown_url
 
     async def go() -> int:
         async with open_pipeline(settings) as context:
@@ -247,6 +247,9 @@ def _state(endpoint: Endpoint, disabled_reason: str | None) -> str:
 
 def cmd_check_config(settings: Settings, _args: argparse.Namespace) -> int:
     """The configuration as the daemon sees it, file and environment merged, secrets hidden."""
+    from monitor.deliver.webhook import shown_url
+    from monitor.store.engine import redacted
+
     effective = settings.model_dump(mode="json")  # SecretStr values come out as "**********"
     effective["database_url"] = redacted(settings.database_url)
     effective["webhook_url"] = shown_url(settings.webhook_url) if settings.webhook_url else None

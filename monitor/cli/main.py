@@ -10,22 +10,19 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from monitor import __version__
-from monitor.app.logs import configure_logging
 from monitor.cli.alerts import add_outbox_commands, cmd_alerts, cmd_check_config, cmd_webhooks
 from monitor.cli.output import print_table, when
 from monitor.cli.stories import add_story_commands, cmd_stories
-from monitor.deliver.payloads import iso_utc
-from monitor.fetch.http import PAGE_ACCEPT, FetchError, fetch, open_http_session
-from monitor.match.explain import describe_topic
-from monitor.match.summary import summarise
-from monitor.match.topic import Topic, match_topic
-from monitor.parse.article import ExtractionError, decode_page, extract_page
-from monitor.settings import ConfigError, Settings, load_settings
-from monitor.store.engine import DatabaseError
-from monitor.store.feeds import FeedStatus
+
+# Each command imports what it uses, so that ``--help``, ``topics check`` and ``classify`` start
+# in a tenth of a second and never load the database or HTTP stacks (nor trafilatura).
+if TYPE_CHECKING:
+    from monitor.match.topic import Topic
+    from monitor.settings import Settings
+    from monitor.store.feeds import FeedStatus
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 
@@ -96,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``monitor`` and ``python -m monitor``; returns the exit status."""
     args = build_parser().parse_args(argv)
+    from monitor.app.logs import configure_logging
+    from monitor.settings import ConfigError, load_settings
+
     try:
         settings = load_settings(args.config)
     except ConfigError as error:
@@ -108,11 +108,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"monitor: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    except DatabaseError as error:
-        print(f"monitor: {error}", file=sys.stderr)
-        return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        if not _is_database_error(error):
+            raise
+        print(f"monitor: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _is_database_error(error: Exception) -> bool:
+    """Whether ``error`` is the store's DatabaseError, asked without importing the store: had it
+    raised one, it would have been imported."""
+    engine = sys.modules.get("monitor.store.engine")
+    return engine is not None and isinstance(error, engine.DatabaseError)
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
@@ -135,6 +144,8 @@ def cmd_once(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_classify(settings: Settings, args: argparse.Namespace) -> int:
+    from monitor.match.topic import Topic
+
     topic = Topic.from_settings(settings.topic(args.topic) if args.topic else settings.topics[0])
     stream: TextIO = args.file.open(encoding="utf-8") if args.file else sys.stdin
     with stream:
@@ -144,6 +155,8 @@ def cmd_classify(settings: Settings, args: argparse.Namespace) -> int:
 
 def classify_lines(topic: Topic, lines: Iterable[str], out: TextIO) -> int:
     """Write one verdict per JSON line; returns how many lines could not be read."""
+    from monitor.match.topic import match_topic
+
     bad = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -176,6 +189,12 @@ def classify_lines(topic: Topic, lines: Iterable[str], out: TextIO) -> int:
 
 
 def cmd_extract(settings: Settings, args: argparse.Namespace) -> int:
+    from monitor.deliver.payloads import iso_utc
+    from monitor.fetch.http import FetchError
+    from monitor.match.summary import summarise
+    from monitor.match.topic import Topic
+    from monitor.parse.article import ExtractionError, extract_page
+
     topic = Topic.from_settings(settings.topic(args.topic) if args.topic else settings.topics[0])
     source: str = args.source
     try:
@@ -204,6 +223,9 @@ def cmd_extract(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run_fetch_page(settings: Settings, url: str) -> str | bytes:
+    from monitor.fetch.http import PAGE_ACCEPT, fetch, open_http_session
+    from monitor.parse.article import decode_page
+
     async def go() -> str | bytes:
         async with open_http_session(settings.fetch) as http:
             fetched = await fetch(http, url, settings.fetch, accept=PAGE_ACCEPT)
@@ -267,6 +289,8 @@ def _feed_status(feed: FeedStatus) -> str:
 
 def cmd_topics(settings: Settings, args: argparse.Namespace) -> int:
     """The config was validated on loading; say so and show what the rules mean."""
+    from monitor.match.explain import describe_topic
+
     chosen = [settings.topic(args.name)] if args.name else list(settings.topics)
     print("\n\n".join(describe_topic(topic) for topic in chosen))
     print(f"\n{len(chosen)} topic(s) OK")

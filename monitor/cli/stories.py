@@ -9,9 +9,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from monitor.cli.output import print_table, when
-from monitor.settings import Settings
 
 if TYPE_CHECKING:
+    from monitor.settings import Settings
     from monitor.store.facade import Store
 
 EXIT_OK, EXIT_FAILURE = 0, 1

@@ -1,21 +1,27 @@
-"""Turn the bytes of an RSS or Atom feed into frozen entries, without ever fetching."""
+"""Turn the bytes of an RSS, Atom or JSON feed into frozen entries, without ever fetching.
+
+Well-formed feeds are read by the fast lxml reader (``fast_feed``), which reproduces feedparser's
+reading of the fields kept here; anything it declines (ill-formed, an encoding in doubt, a
+construct it does not copy) is read by feedparser. Both read the document after the entity guard,
+within the fetcher's size cap.
+"""
 
 from __future__ import annotations
 
 import calendar
 import hashlib
-import re
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
-from monitor.parse.xml_guard import UnsafeXMLError, remove_entity_declarations
+from monitor.parse.encoding import FastPathDeclinedError, declared_charset
+from monitor.parse.fast_feed import RawFeed, read_xml_feed
+from monitor.parse.json_feed import read_json_feed
+from monitor.parse.xml_guard import GuardedXML, UnsafeXMLError, remove_entity_declarations
 from monitor.records import FeedEntry, ParsedFeed
 from monitor.text.html import html_to_text, squash_spaces
-
-CHARSET = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.IGNORECASE)
 
 
 class FeedParseError(Exception):
@@ -23,42 +29,72 @@ class FeedParseError(Exception):
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
-    """Parse ``body`` as a feed found at ``url``.
+    """Parse ``body`` as a feed found at ``url``: with the fast reader where it can, else with
+    feedparser.
 
-    feedparser is handed bytes, never a URL, so it cannot fetch anything itself, and never an
-    entity declaration it could blow up (see ``xml_guard``). A feed that is ill-formed but still
-    yields entries (feedparser's "bozo" flag) is accepted with a warning.
+    Neither parser is handed a URL it could fetch, nor an entity declaration it could blow up
+    (see ``xml_guard``). A feed that is ill-formed but still yields entries (feedparser's
+    "bozo" flag) is accepted with a warning.
     """
+    guarded = guard_feed(body, content_type)
+    return read_fast(guarded.body, url, content_type, guarded.removed) or read_with_feedparser(
+        guarded.body, url, content_type, guarded.removed
+    )
+
+
+def guard_feed(body: bytes, content_type: str | None) -> GuardedXML:
+    """``body`` without entity declarations; FeedParseError if it is empty or cannot be made
+    safe."""
     if not body.strip(b" \t\r\n\0\xef\xbb\xbf\xfe\xff"):
         raise FeedParseError("empty body")
     try:
-        guarded = remove_entity_declarations(body, _charset(content_type))
+        return remove_entity_declarations(body, declared_charset(content_type))
     except UnsafeXMLError as error:
         raise FeedParseError(f"refused: {error}") from None
-    body = guarded.body
+
+
+def read_fast(
+    body: bytes, url: str, content_type: str | None, guarded: bool = False
+) -> ParsedFeed | None:
+    """The feed as the fast reader sees it, or None where it declines (feedparser's turn)."""
+    try:
+        if body.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] == b"{":
+            raw = read_json_feed(body, url)
+        else:
+            raw = read_xml_feed(body, url, content_type)
+    except FastPathDeclinedError:
+        return None
+    return _parsed(raw, url, ["entity declarations removed before parsing"] if guarded else [])
+
+
+def read_with_feedparser(
+    body: bytes, url: str, content_type: str | None, guarded: bool = False
+) -> ParsedFeed:
+    """The feed as feedparser sees it (the safety net for whatever the fast reader declines)."""
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
-    entries = tuple(entry for raw in parsed.entries if (entry := _entry(raw)) is not None)
-    if not parsed.version and not entries:
+    raw = RawFeed(
+        title=parsed.feed.get("title", ""), ttl=parsed.feed.get("ttl"), entries=parsed.entries
+    )
+    warnings = [str(parsed.bozo_exception)] if parsed.bozo else []
+    if guarded:
+        warnings.append("entity declarations removed before parsing")
+    feed = _parsed(raw, url, warnings)
+    if not parsed.version and not feed.entries:
         reason = parsed.get("bozo_exception")
         raise FeedParseError(f"not a feed: {reason}" if reason else "not a feed")
-    warnings = [str(parsed.bozo_exception)] if parsed.bozo else []
-    if guarded.removed:
-        warnings.append("entity declarations removed before parsing")
-    title = squash_spaces(parsed.feed.get("title", "")) or url
+    return feed
+
+
+def _parsed(raw: RawFeed, url: str, warnings: list[str]) -> ParsedFeed:
     return ParsedFeed(
-        title=title,
-        entries=entries,
+        title=squash_spaces(raw.title) or url,
+        entries=tuple(entry for item in raw.entries if (entry := _entry(item)) is not None),
         warning="; ".join(warnings) or None,
-        ttl_seconds=_ttl_seconds(parsed.feed.get("ttl")),
+        ttl_seconds=_ttl_seconds(raw.ttl),
     )
-
-
-def _charset(content_type: str | None) -> str | None:
-    found = CHARSET.search(content_type or "")
-    return found.group(1) if found else None
 
 
 def _ttl_seconds(value: Any) -> float | None:

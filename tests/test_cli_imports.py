@@ -1,0 +1,71 @@
+"""Commands that need no database or network start without importing those stacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEFAULT_CONFIG, ROOT
+
+HEAVY = ("sqlalchemy", "alembic", "aiohttp", "trafilatura", "asyncpg", "aiosqlite")
+
+# Runs one command in a fresh interpreter, then prints which heavy packages it had imported.
+PROBE = """
+import json, sys
+from monitor.cli.main import main
+try:
+    status = main(sys.argv[1:])
+except SystemExit as stop:
+    status = stop.code
+heavy = sorted({name.split(".")[0] for name in sys.modules} & set(json.loads(HEAVY)))
+print(json.dumps({"status": status, "heavy": heavy}), file=sys.stderr)
+"""
+
+
+def imported_by(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> tuple[int, list[str]]:
+    """The exit status of ``monitor ARGS`` and the heavy packages it imported."""
+    finished = subprocess.run(
+        [sys.executable, "-c", PROBE.replace("HEAVY", repr(json.dumps(HEAVY))), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+        check=False,
+    )
+    report = json.loads(finished.stderr.strip().splitlines()[-1])
+    return report["status"], report["heavy"]
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin"),
+    [
+        (["--help"], ""),
+        (["feeds", "--help"], ""),
+        (["--config", str(DEFAULT_CONFIG), "topics", "check"], ""),
+        (["--config", str(DEFAULT_CONFIG), "classify"], '{"title": "Iraq and US hold talks"}\n'),
+    ],
+    ids=["help", "feeds-help", "topics-check", "classify"],
+)
+def test_offline_commands_import_no_database_or_http_stack(args: list[str], stdin: str) -> None:
+    status, heavy = imported_by(*args, stdin=stdin)
+    assert status == 0
+    assert heavy == []
+
+
+def test_a_database_command_does_load_the_database_stack(tmp_path: Path) -> None:
+    """The probe itself can see an import: ``feeds list`` needs SQLAlchemy and loads it."""
+    database = f"sqlite+aiosqlite:///{tmp_path / 'monitor.db'}"
+    status, heavy = imported_by(
+        "--config", str(DEFAULT_CONFIG), "feeds", "list", env={"MONITOR_DATABASE_URL": database}
+    )
+    assert status == 0
+    assert "sqlalchemy" in heavy
