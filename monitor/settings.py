@@ -25,7 +25,7 @@ from pydantic_settings import (
 
 from monitor.deliver.settings import HttpUrlText, WebhookSecret, WebhookSettings, digest_trigger
 from monitor.match.settings import TopicSettings
-from monitor.text.html import clip
+from monitor.text.plain import clip
 
 DEFAULT_WEBHOOK = "default"
 

@@ -9,7 +9,7 @@ from monitor.match.summary import summarise
 from monitor.match.topic import Topic
 from monitor.parse.article import extract_page
 from monitor.settings import load_settings
-from monitor.text.html import split_sentences
+from monitor.text.sentences import split_sentences
 from tests.conftest import DEFAULT_CONFIG
 
 
