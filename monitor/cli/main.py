@@ -8,6 +8,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -19,7 +20,7 @@ from monitor.cli.output import print_table, when
 from monitor.cli.stories import add_story_commands, cmd_stories
 from monitor.deliver.payloads import iso_utc
 from monitor.fetch.http import PAGE_ACCEPT, FetchError, fetch, open_http_session
-from monitor.match.explain import describe_topic
+from monitor.match.explain import describe_topic, explain_path
 from monitor.match.summary import summarise
 from monitor.match.topic import Topic, match_topic
 from monitor.parse.article import ExtractionError, decode_page, extract_page
@@ -167,6 +168,8 @@ def classify_lines(topic: Topic, lines: Iterable[str], out: TextIO) -> int:
                     "score": result.score,
                     "terms": list(result.terms),
                     "rules": list(result.rules),
+                    "path": explain_path(result),
+                    "semantic": asdict(result.semantic) if result.semantic else None,
                 },
                 ensure_ascii=False,
             )

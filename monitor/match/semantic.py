@@ -11,12 +11,15 @@ meaning only; items in other languages score near zero and keep the rules.
 from __future__ import annotations
 
 import functools
+import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from safetensors import safe_open
+from tokenizers import Tokenizer
 
 from monitor.match.settings import Level
 from monitor.records import SemanticScore
@@ -27,40 +30,61 @@ Vectors = npt.NDArray[np.float32]
 # are single sentences, and an average over a whole article would blur what it is about.
 SCORED_SENTENCES = 2
 _LONGEST_SEGMENT = 400  # characters; a feed "sentence" can be a whole unpunctuated paragraph
+_CACHED_WORDS = 50_000  # tokenised words kept, a few MB
 
 
 class ModelUnavailableError(RuntimeError):
     """The embedding model's files are not where its wheel puts them."""
 
 
-class Embedder:
-    """Unit-length sentence vectors from the WordLlama weights installed with the package."""
+WEIGHTS = "weights/l2_supercat_256.safetensors"
+TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
 
-    def __init__(self) -> None:
+
+def model_folder() -> Path:
+    """Where the installed wordllama wheel keeps its weights and tokenizer (found without
+    importing the package, whose loader would fall back to a download)."""
+    spec = importlib.util.find_spec("wordllama")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailableError("the wordllama package is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+class Embedder:
+    """Unit-length sentence vectors: the mean of the WordLlama vectors of a text's tokens, as
+    WordLlama computes them, read straight from the files its wheel installs."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        folder = folder or model_folder()
         try:
-            # Imported here: only a topic with examples pays for loading the model.
-            import wordllama
-            from wordllama import WordLlama
-        except ImportError as error:  # pragma: no cover - a broken install
-            raise ModelUnavailableError(f"the wordllama package is missing: {error}") from error
-        # The wheel holds weights/ and tokenizers/ beside its code; pointing the cache at the
-        # package folder with downloads disabled makes the loader read those and nothing else.
-        package = Path(wordllama.__file__).parent
-        try:
-            self._model = WordLlama.load(cache_dir=package, disable_download=True)
-        except (FileNotFoundError, OSError) as error:
+            self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
+            with safe_open(str(folder / WEIGHTS), "np") as weights:
+                # Kept in float16 as shipped (16 MB); only the rows a text uses are widened.
+                self._vectors: npt.NDArray[np.float16] = weights.get_tensor("embedding.weight")
+        except (OSError, ValueError, Exception) as error:
             raise ModelUnavailableError(
-                f"the WordLlama weights are not in {package}: {error}"
+                f"cannot read the WordLlama model in {folder}: {error}"
             ) from error
-        self.dimensions = int(self._model.embedding.shape[1])
+        self.dimensions = int(self._vectors.shape[1])
+        self._word_ids = functools.lru_cache(maxsize=_CACHED_WORDS)(self._encode_word)
+
+    def _encode_word(self, word: str) -> tuple[int, ...]:
+        return tuple(self._tokenizer.encode(word, add_special_tokens=False).ids)
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        """One unit vector per text (a text with no known token gets a zero vector)."""
-        if not texts:
-            return np.zeros((0, self.dimensions), dtype=np.float32)
-        vectors = np.asarray(self._model.embed(list(texts)), dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-9)
+        """One unit vector per text (a text with no token gets a zero vector)."""
+        result = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            # Word by word, through a cache: the tokenizer (Llama's, with no pre-tokenizer)
+            # would otherwise run its merges over the whole text each time. Its tokens never
+            # span a space, so the ids are the ones it gives the whole text.
+            ids = [token for word in text.split() for token in self._word_ids(word)]
+            if ids:
+                vector = self._vectors[ids].mean(axis=0, dtype=np.float32)
+                norm = float(np.linalg.norm(vector))
+                if norm > 0:
+                    result[row] = vector / norm
+        return result
 
 
 @functools.cache

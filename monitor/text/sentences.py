@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-_END = re.compile(r"[.!?؟。…]+[\"'”’»)\]]*(?=\s|$)|\n")
-_LAST_WORD = re.compile(r"(\w+)\W*$")
+_END = re.compile(r"([.!?؟。…]+)[\"'”’»)\]]*(?=\s|$)|\n")
+_LONGEST_ABBREVIATION = 4
 ABBREVIATIONS = frozenset(
     {
         "mr",
@@ -57,12 +57,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for end_mark in _END.finditer(text):
-        if end_mark.group() != "\n" and _abbreviation(text, start, end_mark.start(), end_mark):
+        if end_mark.group(1) == "." and _closes_abbreviation(text, end_mark.start()):
             continue
         spans.append((start, end_mark.end()))
         start = end_mark.end()
     spans.append((start, len(text)))
-    return [(a, b) for a, b in spans if text[a:b].strip()]
+    return [(a, b) for a, b in spans if not text[a:b].isspace() and a < b]
 
 
 def split_sentences(text: str) -> list[str]:
@@ -70,12 +70,12 @@ def split_sentences(text: str) -> list[str]:
     return [text[start:end].strip() for start, end in sentence_spans(text)]
 
 
-def _abbreviation(text: str, start: int, mark_at: int, mark: re.Match[str]) -> bool:
-    """Whether the full stop at ``mark_at`` closes an abbreviation, not a sentence."""
-    if not mark.group().startswith(".") or mark.group().startswith(".."):
-        return False
-    word = _LAST_WORD.search(text, start, mark_at)
-    if word is None:
-        return False
-    previous = word.group(1)
-    return len(previous) == 1 or previous.lower() in ABBREVIATIONS
+def _closes_abbreviation(text: str, stop: int) -> bool:
+    """Whether the full stop at ``stop`` follows a single letter or a known abbreviation."""
+    begin = stop
+    while begin > 0 and stop - begin <= _LONGEST_ABBREVIATION and text[begin - 1].isalpha():
+        begin -= 1
+    word = text[begin:stop]
+    if not word or (begin > 0 and text[begin - 1].isalnum()):
+        return False  # no letters before it, or a longer word or a number
+    return len(word) == 1 or word.lower() in ABBREVIATIONS
