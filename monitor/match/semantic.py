@@ -18,8 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from safetensors import safe_open
-from tokenizers import Tokenizer
 
 from monitor.match.settings import Level
 from monitor.records import SemanticScore
@@ -55,6 +53,10 @@ class Embedder:
     WordLlama computes them, read straight from the files its wheel installs."""
 
     def __init__(self, folder: Path | None = None) -> None:
+        # Imported here: only a process with a topic that has examples pays for them.
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+
         folder = folder or model_folder()
         try:
             self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
