@@ -154,3 +154,10 @@ def test_feedback_examples_join_the_topic() -> None:
 def test_semantic_settings_are_checked(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message.replace("(", r"\(").replace(")", r"\)")):
         _small_topic(**change)
+
+
+def test_a_headline_of_a_few_words_is_not_raised_on_its_likeness(default: Topic) -> None:
+    result = match_topic(default, "Iraq talks", "")
+    assert result.level is None
+    assert result.semantic is not None
+    assert result.semantic.similarity == 0.0

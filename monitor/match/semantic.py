@@ -29,6 +29,9 @@ Vectors = npt.NDArray[np.float32]
 SCORED_SENTENCES = 2
 _LONGEST_SEGMENT = 400  # characters; a feed "sentence" can be a whole unpunctuated paragraph
 _CACHED_WORDS = 50_000  # tokenised words kept, a few MB
+# A segment of fewer words is not scored: "Iraq talks" is as close to an example about talks
+# as a full headline, but says too little to be raised on its likeness alone.
+FEWEST_WORDS = 4
 
 
 class ModelUnavailableError(RuntimeError):
@@ -146,7 +149,11 @@ class SemanticIndex:
 
     def score(self, segments: Sequence[str]) -> SemanticScore:
         """The closest any segment comes to an example, and to a counter-example."""
-        segments = [segment[:_LONGEST_SEGMENT] for segment in segments if segment.strip()]
+        segments = [
+            segment[:_LONGEST_SEGMENT]
+            for segment in segments
+            if len(segment.split()) >= FEWEST_WORDS
+        ]
         if not segments or not self.examples:
             return SemanticScore(similarity=0.0, nearest_example="")
         vectors = self.embedder.embed(segments)
