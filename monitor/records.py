@@ -44,6 +44,18 @@ class ExtractedPage:
 
 
 @dataclass(frozen=True, slots=True)
+class SemanticScore:
+    """How close an item came to a topic's example sentences (cosine similarity, -1 to 1), and
+    to its closest counter-example; ``raised`` says whether that decided the item's level."""
+
+    similarity: float
+    nearest_example: str
+    counter_similarity: float = 0.0
+    nearest_counter_example: str = ""
+    raised: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class TopicMatch:
     """How a text fared against one topic: its level (None: no match), its score, the terms
     that fired and the rules that fired."""
@@ -53,6 +65,7 @@ class TopicMatch:
     score: float
     terms: tuple[str, ...] = field(default=())
     rules: tuple[str, ...] = field(default=())
+    semantic: SemanticScore | None = None  # None: the semantic layer was not consulted
 
     @property
     def matched(self) -> bool:

@@ -32,7 +32,7 @@ from monitor.deliver.settings import (
 from monitor.fetch.settings import FetchSettings
 from monitor.match.settings import TopicSettings
 from monitor.stories.settings import StorySettings
-from monitor.text.html import clip
+from monitor.text.plain import clip
 from monitor.triggers import schedule_trigger
 
 DEFAULT_CONFIG_PATH = Path("config/monitor.toml")

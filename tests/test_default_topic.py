@@ -92,6 +92,15 @@ CORE = [
         "The Pentagon announced the timeline on Friday.",
     ),
 ]
+# Headlines of issue 12, worded unlike anything the rules were first written against; the rules
+# for handovers and the forces' future, and Iraqi and US leaders' names, were added for them.
+HEADLINES = [
+    "US hands Ain al-Asad air base over to Iraqi army",
+    "Kurdistan Region asks Washington to keep forces in Erbil",
+    "Sudani tells Biden security partnership must move to bilateral footing",
+    "Senate hearing presses Austin on plan for forces in Iraq after 2025",
+    "US general briefs Iraqi commanders on handover of training missions",
+]
 RELATED = [
     ("Drone attack targets US base in western Iraq", "No casualties were reported at Ain al-Asad."),
     (
@@ -176,6 +185,11 @@ def default() -> Topic:
 @pytest.mark.parametrize(("title", "summary"), CORE, ids=[title[:40] for title, _ in CORE])
 def test_core_stories_alert(default: Topic, title: str, summary: str) -> None:
     assert match_topic(default, title, summary).level == "alert"
+
+
+@pytest.mark.parametrize("title", HEADLINES, ids=[title[:40] for title in HEADLINES])
+def test_new_headlines_alert_on_their_own(default: Topic, title: str) -> None:
+    assert match_topic(default, title, "").level == "alert"
 
 
 @pytest.mark.parametrize(("title", "summary"), RELATED, ids=[t[:40] for t, _ in RELATED])

@@ -9,7 +9,9 @@ from monitor.match.summary import summarise
 from monitor.match.topic import Topic
 from monitor.parse.article import extract_page
 from monitor.settings import load_settings
-from monitor.text.html import split_sentences
+from monitor.text.html import html_to_text
+from monitor.text.sentences import split_sentences
+from monitor.text.tokens import tokenize
 from tests.conftest import DEFAULT_CONFIG
 
 
@@ -55,3 +57,26 @@ def test_long_text_is_clipped_on_a_word() -> None:
     summary = summarise(text, count_of("Iraq"), max_characters=100)
     assert len(summary) <= 100
     assert summary.endswith("…")
+
+
+def test_summary_and_matcher_share_one_sentence_splitter() -> None:
+    text = (
+        "Gen. Smith met U.S. officials in Baghdad. The talks ended on Sept. 5 without a deal!\n"
+        "A new paragraph without a full stop\nand another"
+    )
+    sentences = split_sentences(text)
+    assert sentences == [
+        "Gen. Smith met U.S. officials in Baghdad.",
+        "The talks ended on Sept. 5 without a deal!",
+        "A new paragraph without a full stop",
+        "and another",
+    ]
+    tokens = tokenize(text)
+    words_per_sentence = [tokens.sentences.count(n) for n in sorted(set(tokens.sentences))]
+    assert words_per_sentence == [len(tokenize(s).texts) for s in sentences]
+
+
+def test_html_blocks_are_not_glued_together() -> None:
+    text = html_to_text("<p>US troops will leave</p><p>Iraq's <b>parliament</b> said</p>")
+    assert text == "US troops will leave\nIraq's parliament said"
+    assert split_sentences(text) == ["US troops will leave", "Iraq's parliament said"]

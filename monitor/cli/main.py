@@ -8,6 +8,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -155,6 +156,7 @@ def cmd_classify(settings: Settings, args: argparse.Namespace) -> int:
 
 def classify_lines(topic: Topic, lines: Iterable[str], out: TextIO) -> int:
     """Write one verdict per JSON line; returns how many lines could not be read."""
+    from monitor.match.explain import explain_path
     from monitor.match.topic import match_topic
 
     bad = 0
@@ -180,6 +182,8 @@ def classify_lines(topic: Topic, lines: Iterable[str], out: TextIO) -> int:
                     "score": result.score,
                     "terms": list(result.terms),
                     "rules": list(result.rules),
+                    "path": explain_path(result),
+                    "semantic": asdict(result.semantic) if result.semantic else None,
                 },
                 ensure_ascii=False,
             )

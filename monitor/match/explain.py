@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from monitor.match.settings import RuleSettings, TopicSettings
-from monitor.records import LEVELS
+from monitor.records import LEVELS, TopicMatch
 
 _WINDOW_SUBJECT = {
     "item": "the title or text mentions",
@@ -25,6 +25,19 @@ def describe_topic(topic: TopicSettings, *, terms_shown: int = 12) -> str:
             lines.append("")
             lines.append(f"{level.upper()} when")
             lines += [f"  - {topic.rule_label(n)}: {describe_rule(rule)}" for n, rule in rules]
+    if topic.examples:
+        lines.append("")
+        anchors = _and([f"[{name}]" for name in topic.require]) if topic.require else "anything"
+        lines.append(
+            f"SEMANTIC when no rule alerts, the item mentions {anchors}"
+            f" and is closer to an example than to any counter-example: alert at a similarity of "
+            f"{topic.alert_similarity:g}, digest at {topic.digest_similarity:g}"
+        )
+        lines.append("Examples")
+        lines += [f"  + {example}" for example in topic.examples]
+        if topic.counter_examples:
+            lines.append("Counter-examples")
+            lines += [f"  - {example}" for example in topic.counter_examples]
     lines.append("")
     lines.append("Term lists")
     for name, terms in topic.terms.items():
@@ -77,3 +90,10 @@ def _and(parts: list[str]) -> str:
 
 def _or(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
+def explain_path(match: TopicMatch) -> str | None:
+    """Which path decided a match: ``rules``, ``semantic`` (the examples raised it), or None."""
+    if match.level is None:
+        return None
+    return "semantic" if match.semantic is not None and match.semantic.raised else "rules"

@@ -7,6 +7,11 @@ list in ``also`` is mentioned anywhere in the item, none of the lists in ``none`
 in that window (or anywhere in the item, with ``none_within = "item"``), and its score reaches
 ``min_score``. The
 highest level among the rules that fire, ``alert`` or ``digest``, is the item's level.
+
+A topic may also carry ``examples`` and ``counter_examples``: sentences scored by similarity
+(see ``monitor.match.semantic``). When no rule alerts, an item that mentions every list in
+``require`` and is closer to an example than ``alert_similarity`` (or ``digest_similarity``),
+and closer to it than to any counter-example, is raised to that level.
 """
 
 from __future__ import annotations
@@ -55,6 +60,11 @@ class RuleSettings(BaseModel):
         return self
 
 
+# Cosine similarities of WordLlama vectors; see the README's relevance figures for how they fare.
+DEFAULT_ALERT_SIMILARITY = 0.7
+DEFAULT_DIGEST_SIMILARITY = 0.6
+
+
 class TopicSettings(BaseModel):
     """A topic: named term lists and the rules that combine them."""
 
@@ -66,6 +76,11 @@ class TopicSettings(BaseModel):
     body_weight: float = Field(default=1.0, ge=0)
     terms: dict[str, tuple[str, ...]] = Field(min_length=1)
     rules: tuple[RuleSettings, ...] = Field(min_length=1)
+    examples: tuple[str, ...] = ()
+    counter_examples: tuple[str, ...] = ()
+    require: tuple[str, ...] = ()
+    alert_similarity: float = Field(default=DEFAULT_ALERT_SIMILARITY, gt=0, le=1)
+    digest_similarity: float = Field(default=DEFAULT_DIGEST_SIMILARITY, gt=0, le=1)
 
     @field_validator("terms")
     @classmethod
@@ -95,6 +110,19 @@ class TopicSettings(BaseModel):
                             f"topic {self.name!r}, {label}: '{field}' names an unknown term "
                             f"list {list_name!r} (known: {known})"
                         )
+        for list_name in self.require:
+            if list_name not in self.terms:
+                raise ValueError(
+                    f"topic {self.name!r}: 'require' names an unknown term list {list_name!r} "
+                    f"(known: {known})"
+                )
+        if self.digest_similarity > self.alert_similarity:
+            raise ValueError(
+                f"topic {self.name!r}: digest_similarity ({self.digest_similarity:g}) is above "
+                f"alert_similarity ({self.alert_similarity:g})"
+            )
+        if self.counter_examples and not self.examples:
+            raise ValueError(f"topic {self.name!r}: counter_examples need examples too")
         return self
 
     def rule_label(self, number: int) -> str:

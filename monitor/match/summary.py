@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from monitor.text.html import clip, split_sentences
+from monitor.text.plain import clip
+from monitor.text.sentences import split_sentences
 
 MAX_SENTENCES = 3
 MAX_CHARACTERS = 600

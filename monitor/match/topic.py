@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from monitor.match.semantic import SCORED_SENTENCES, SemanticIndex, semantic_level
 from monitor.match.settings import TopicSettings, Window
-from monitor.records import Level, TopicMatch
+from monitor.records import Level, SemanticScore, TopicMatch
+from monitor.text.sentences import split_sentences
 from monitor.text.tokens import Tokens, is_arabic_script, normalise, tokenize
 
 TITLE, BODY = 0, 1
@@ -151,9 +153,21 @@ class Topic:
     index: TermIndex
     title_weight: float
     body_weight: float
+    semantic: SemanticIndex | None = None
 
     @classmethod
-    def from_settings(cls, settings: TopicSettings) -> Topic:
+    def from_settings(
+        cls,
+        settings: TopicSettings,
+        *,
+        more_examples: Iterable[str] = (),
+        more_counter_examples: Iterable[str] = (),
+    ) -> Topic:
+        """Compile ``settings``; ``more_examples`` and ``more_counter_examples`` (an operator's
+        feedback) join the topic's own. The embedding model is loaded only for a topic that has
+        examples."""
+        examples = (*settings.examples, *more_examples)
+        counters = (*settings.counter_examples, *more_counter_examples)
         owners: dict[str, list[str]] = defaultdict(list)
         for list_name, terms in settings.terms.items():
             for term in terms:
@@ -179,6 +193,23 @@ class Topic:
             index=TermIndex(compile_term(text, tuple(lists)) for text, lists in owners.items()),
             title_weight=settings.title_weight,
             body_weight=settings.body_weight,
+            semantic=SemanticIndex.build(
+                examples,
+                counters,
+                require=settings.require,
+                alert_similarity=settings.alert_similarity,
+                digest_similarity=settings.digest_similarity,
+            )
+            if examples
+            else None,
+        )
+
+    def with_feedback(self, examples: Iterable[str], counter_examples: Iterable[str]) -> Topic:
+        """This topic with an operator's examples and counter-examples added to its own."""
+        if self.semantic is None:
+            return self
+        return replace(
+            self, semantic=self.semantic.with_more(tuple(examples), tuple(counter_examples))
         )
 
     def relevance(self, text: str) -> float:
@@ -202,10 +233,60 @@ def compile_term(text: str, lists: tuple[str, ...]) -> Term:
 
 
 def match_topic(topic: Topic, title: str, body: str = "") -> TopicMatch:
-    """Evaluate every rule of ``topic`` on ``title`` and ``body``; the best level wins."""
-    hits = topic.index.hits(tokenize(normalise(title)), TITLE) + topic.index.hits(
+    """Evaluate every rule of ``topic`` on ``title`` and ``body``; the best level wins. When no
+    rule alerts, the semantic layer (if the topic has examples) may raise the item."""
+    hits = _hits(topic, title, body)
+    by_rules = _match_rules(topic, hits)
+    if topic.semantic is None or by_rules.level == "alert":
+        return by_rules
+    score = _semantic_score(topic, title, body, hits)
+    if score is None:
+        return by_rules
+    level = semantic_level(score, topic.semantic.alert_similarity, topic.semantic.digest_similarity)
+    if level is None or level == by_rules.level:
+        return replace(by_rules, semantic=score)
+    anchors = dict.fromkeys(
+        hit.term.text
+        for hit in hits
+        if any(name in topic.semantic.require for name in hit.term.lists)
+    )
+    return TopicMatch(
+        topic=topic.name,
+        level=level,
+        score=score.similarity,
+        terms=tuple(anchors),
+        rules=(semantic_label(score),),
+        semantic=replace(score, raised=True),
+    )
+
+
+def semantic_score(topic: Topic, title: str, body: str = "") -> SemanticScore | None:
+    """How close the item comes to the topic's examples, whatever the rules say; None when the
+    topic has no examples or the item does not name the lists the topic requires."""
+    return _semantic_score(topic, title, body, _hits(topic, title, body))
+
+
+def _hits(topic: Topic, title: str, body: str) -> list[Hit]:
+    return topic.index.hits(tokenize(normalise(title)), TITLE) + topic.index.hits(
         tokenize(normalise(body)), BODY
     )
+
+
+def _semantic_score(topic: Topic, title: str, body: str, hits: list[Hit]) -> SemanticScore | None:
+    if topic.semantic is None or not hits:
+        return None
+    mentioned = {name for hit in hits for name in hit.term.lists}
+    if any(name not in mentioned for name in topic.semantic.require):
+        return None
+    return topic.semantic.score([title, *split_sentences(body)[:SCORED_SENTENCES]])
+
+
+def semantic_label(score: SemanticScore) -> str:
+    """How the semantic layer explains a decision, as ``matched_rules`` shows it."""
+    return f'similar to an example ({score.similarity:.2f}): "{score.nearest_example}"'
+
+
+def _match_rules(topic: Topic, hits: list[Hit]) -> TopicMatch:
     if not hits:
         return TopicMatch(topic=topic.name, level=None, score=0.0)
     by_list: dict[str, list[Hit]] = defaultdict(list)

@@ -108,7 +108,7 @@ def _ttl_seconds(value: Any) -> float | None:
 
 def _entry(raw: Any) -> FeedEntry | None:
     url = squash_spaces(raw.get("link", ""))
-    title = html_to_text(raw.get("title", ""))
+    title = squash_spaces(html_to_text(raw.get("title", "")))
     if not url or not url.lower().startswith(("http://", "https://")):
         return None
     content_parts = raw.get("content") or []

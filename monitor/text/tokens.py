@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from monitor.text.sentences import sentence_spans
+
 _FOLD = str.maketrans(
     {
         # Typography.
@@ -58,46 +60,7 @@ _FOLD = str.maketrans(
     }
 )
 
-# A word, or something that ends a sentence: . ! ? ؟ 。 … followed by a space, or a line break.
-_TOKEN = re.compile(r"(\w+)|([.!?؟。…]+(?=[\s\"')\]]|$)|\n)")
-# Abbreviations whose full stop does not end a sentence ("U.S. troops", "Gen. Smith").
-_ABBREVIATIONS = frozenset(
-    {
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "gen",
-        "lt",
-        "col",
-        "maj",
-        "sgt",
-        "capt",
-        "adm",
-        "sen",
-        "rep",
-        "gov",
-        "st",
-        "no",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "vs",
-        "etc",
-        "inc",
-        "corp",
-        "co",
-    }
-)
+_WORD = re.compile(r"\w+")
 
 
 def normalise(text: str) -> str:
@@ -121,26 +84,15 @@ class Tokens:
 
 
 def tokenize(text: str) -> Tokens:
-    """The words of an already normalised ``text``, with the sentence each stands in."""
+    """The words of an already normalised ``text``, with the sentence each stands in (the
+    sentences of ``monitor.text.sentences``, the same ones summaries are made of)."""
     texts: list[str] = []
     sentences: list[int] = []
-    sentence = 0
-    ended = True  # no words yet in the current sentence
-    for word, mark in _TOKEN.findall(text):
-        if word:
-            texts.append(word)
-            sentences.append(sentence)
-            ended = False
-        elif not ended and not _abbreviation(mark, texts[-1]):
-            sentence += 1
-            ended = True
+    for number, (start, end) in enumerate(sentence_spans(text)):
+        words = _WORD.findall(text, start, end)
+        texts += words
+        sentences += [number] * len(words)
     return Tokens(texts, [word.lower() for word in texts], sentences)
-
-
-def _abbreviation(mark: str, previous: str) -> bool:
-    if mark != ".":
-        return False
-    return len(previous) == 1 or previous.lower() in _ABBREVIATIONS
 
 
 def is_arabic_script(word: str) -> bool:

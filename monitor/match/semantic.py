@@ -1,0 +1,188 @@
+"""The semantic layer of a topic: how close an item is to the topic's example sentences.
+
+Beside the rules, a topic may carry ``examples`` (short sentences saying what matters) and
+``counter_examples`` (what looks alike but does not). An item that names the topic's anchor
+terms is embedded with a small static model, WordLlama (256-dimension token vectors averaged,
+no torch, no GPU), whose weights ship inside its wheel: the model is read from the installed
+package and never downloaded, so it works with the network off. Its vectors carry English
+meaning only; items in other languages score near zero and keep the rules.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from monitor.records import Level, SemanticScore
+
+Vectors = npt.NDArray[np.float32]
+
+# The item's title and this many sentences of its text are scored, each on its own: examples
+# are single sentences, and an average over a whole article would blur what it is about.
+SCORED_SENTENCES = 2
+_LONGEST_SEGMENT = 400  # characters; a feed "sentence" can be a whole unpunctuated paragraph
+_CACHED_WORDS = 50_000  # tokenised words kept, a few MB
+# A segment of fewer words is not scored: "Iraq talks" is as close to an example about talks
+# as a full headline, but says too little to be raised on its likeness alone.
+FEWEST_WORDS = 4
+
+
+class ModelUnavailableError(RuntimeError):
+    """The embedding model's files are not where its wheel puts them."""
+
+
+WEIGHTS = "weights/l2_supercat_256.safetensors"
+TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
+
+
+def model_folder() -> Path:
+    """Where the installed wordllama wheel keeps its weights and tokenizer (found without
+    importing the package, whose loader would fall back to a download)."""
+    spec = importlib.util.find_spec("wordllama")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailableError("the wordllama package is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+class Embedder:
+    """Unit-length sentence vectors: the mean of the WordLlama vectors of a text's tokens, as
+    WordLlama computes them, read straight from the files its wheel installs."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        # Imported here: only a process with a topic that has examples pays for them.
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+
+        folder = folder or model_folder()
+        try:
+            self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
+            with safe_open(str(folder / WEIGHTS), "np") as weights:
+                # Kept in float16 as shipped (16 MB); only the rows a text uses are widened.
+                self._vectors: npt.NDArray[np.float16] = weights.get_tensor("embedding.weight")
+        except (OSError, ValueError, Exception) as error:
+            raise ModelUnavailableError(
+                f"cannot read the WordLlama model in {folder}: {error}"
+            ) from error
+        self.dimensions = int(self._vectors.shape[1])
+        self._word_ids = functools.lru_cache(maxsize=_CACHED_WORDS)(self._encode_word)
+
+    def _encode_word(self, word: str) -> tuple[int, ...]:
+        return tuple(self._tokenizer.encode(word, add_special_tokens=False).ids)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """One unit vector per text (a text with no token gets a zero vector)."""
+        result = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            # Word by word, through a cache: the tokenizer (Llama's, with no pre-tokenizer)
+            # would otherwise run its merges over the whole text each time. Its tokens never
+            # span a space, so the ids are the ones it gives the whole text.
+            ids = [token for word in text.split() for token in self._word_ids(word)]
+            if ids:
+                vector = self._vectors[ids].mean(axis=0, dtype=np.float32)
+                norm = float(np.linalg.norm(vector))
+                if norm > 0:
+                    result[row] = vector / norm
+        return result
+
+
+@functools.cache
+def shared_embedder() -> Embedder:
+    """The one embedder of this process: the model is read once (about 0.3 s, 35 MB)."""
+    return Embedder()
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticIndex:
+    """A topic's example sentences as vectors, with the thresholds that raise an item."""
+
+    examples: tuple[str, ...]
+    counter_examples: tuple[str, ...]
+    example_vectors: Vectors
+    counter_vectors: Vectors
+    require: tuple[str, ...]
+    alert_similarity: float
+    digest_similarity: float
+    embedder: Embedder
+
+    @classmethod
+    def build(
+        cls,
+        examples: Sequence[str],
+        counter_examples: Sequence[str],
+        *,
+        require: Sequence[str],
+        alert_similarity: float,
+        digest_similarity: float,
+        embedder: Embedder | None = None,
+    ) -> SemanticIndex:
+        model = embedder or shared_embedder()
+        examples = tuple(dict.fromkeys(text.strip() for text in examples if text.strip()))
+        counters = tuple(dict.fromkeys(text.strip() for text in counter_examples if text.strip()))
+        return cls(
+            examples=examples,
+            counter_examples=counters,
+            example_vectors=model.embed(examples),
+            counter_vectors=model.embed(counters),
+            require=tuple(require),
+            alert_similarity=alert_similarity,
+            digest_similarity=digest_similarity,
+            embedder=model,
+        )
+
+    def with_more(self, examples: Sequence[str], counter_examples: Sequence[str]) -> SemanticIndex:
+        """This index with more examples and counter-examples (e.g. an operator's feedback)."""
+        return SemanticIndex.build(
+            (*self.examples, *examples),
+            (*self.counter_examples, *counter_examples),
+            require=self.require,
+            alert_similarity=self.alert_similarity,
+            digest_similarity=self.digest_similarity,
+            embedder=self.embedder,
+        )
+
+    def score(self, segments: Sequence[str]) -> SemanticScore:
+        """The closest any segment comes to an example, and to a counter-example."""
+        segments = [
+            segment[:_LONGEST_SEGMENT]
+            for segment in segments
+            if len(segment.split()) >= FEWEST_WORDS
+        ]
+        if not segments or not self.examples:
+            return SemanticScore(similarity=0.0, nearest_example="")
+        vectors = self.embedder.embed(segments)
+        to_examples = vectors @ self.example_vectors.T
+        best = np.unravel_index(int(np.argmax(to_examples)), to_examples.shape)
+        similarity = float(to_examples[best])
+        counter_similarity = 0.0
+        nearest_counter = ""
+        if self.counter_examples:
+            to_counters = vectors @ self.counter_vectors.T
+            closest = np.unravel_index(int(np.argmax(to_counters)), to_counters.shape)
+            counter_similarity = float(to_counters[closest])
+            nearest_counter = self.counter_examples[int(closest[1])]
+        return SemanticScore(
+            similarity=round(similarity, 3),
+            nearest_example=self.examples[int(best[1])],
+            counter_similarity=round(counter_similarity, 3),
+            nearest_counter_example=nearest_counter,
+        )
+
+
+def semantic_level(
+    score: SemanticScore, alert_similarity: float, digest_similarity: float
+) -> Level | None:
+    """``alert`` or ``digest`` when ``score`` clears that threshold and the item is closer to an
+    example than to every counter-example; else None."""
+    if score.counter_similarity >= score.similarity:
+        return None
+    if score.similarity >= alert_similarity:
+        return "alert"
+    if score.similarity >= digest_similarity:
+        return "digest"
+    return None
