@@ -71,7 +71,9 @@ async def serving(settings: Settings, host: str = "127.0.0.1") -> AsyncIterator[
             await server.close()
 
 
-async def filled(site: Site, receiver: Receiver, tmp_path: Path, database_url: str, **http: Any) -> Settings:
+async def filled(
+    site: Site, receiver: Receiver, tmp_path: Path, database_url: str, **http: Any
+) -> Settings:
     """Settings whose database holds the three outlets' story, checked once."""
     settings = console_settings(tmp_path, database_url, serve_outlets(site), receiver.url, http)
     report = await run_once(settings)

@@ -149,7 +149,9 @@ def openapi_document(read_only: bool) -> dict[str, Any]:
             "version": __version__,
             "description": "Feeds, stories, alerts, endpoints and topics of a monitor daemon. "
             "With a token set, send it as `Authorization: Bearer TOKEN`. Errors are "
-            "problem details (RFC 9457). Lists page by cursor.",
+            "problem details (RFC 9457). Lists page by cursor. Every POST sends "
+            "`Content-Type: application/json` (`{}` when it has no input; the OPML import sends "
+            "`text/x-opml`), which no cross-site form can send.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
