@@ -49,7 +49,8 @@ def is_problem(body: Any, headers: Any, status: int) -> bool:
 async def test_reading_endpoints_describe_the_story_that_was_polled(api: Any) -> None:
     status, overview, _ = await api("GET", "/api/v1/overview")
     assert status == 200
-    assert overview["feeds"]["ok"] == 3 and overview["alerts"]["delivered"] == 1
+    assert overview["feeds"]["ok"] == 3
+    assert overview["alerts"]["delivered"] == 1
     _, feeds, _ = await api("GET", "/api/v1/feeds")
     assert {f["title"] for f in feeds["items"]} == {
         "Wire Service",
@@ -57,7 +58,8 @@ async def test_reading_endpoints_describe_the_story_that_was_polled(api: Any) ->
         "Evening Globe",
     }
     _, one, _ = await api("GET", f"/api/v1/feeds/{feeds['items'][0]['id']}")
-    assert one["state"] == "ok" and one["http_status"] == 200
+    assert one["state"] == "ok"
+    assert one["http_status"] == 200
     _, stories, _ = await api("GET", "/api/v1/stories")
     [story] = stories["items"]
     assert (story["article_count"], story["source_count"]) == (3, 3)
@@ -71,12 +73,15 @@ async def test_reading_endpoints_describe_the_story_that_was_polled(api: Any) ->
     assert shown["attempts"][0]["status_code"] == 200
     assert shown["payload"]["story"]["id"] == story["id"]
     _, endpoints, _ = await api("GET", "/api/v1/endpoints")
-    assert endpoints[0]["name"] == "default" and endpoints[0]["url"].endswith("/…")
+    assert endpoints[0]["name"] == "default"
+    assert endpoints[0]["url"].endswith("/…")
     _, topics, _ = await api("GET", "/api/v1/topics")
     _, topic, _ = await api("GET", f"/api/v1/topics/{topics[0]['name']}")
-    assert topic["rules"] and topic["rules"][0]["words"]
+    assert topic["rules"]
+    assert topic["rules"][0]["words"]
     _, document, _ = await api("GET", "/api/v1/openapi.json")
-    assert document["openapi"].startswith("3.1") and "/alerts/{id}/retry" in document["paths"]
+    assert document["openapi"].startswith("3.1")
+    assert "/alerts/{id}/retry" in document["paths"]
 
 
 async def test_pages_follow_their_cursor_to_the_end(api: Any) -> None:
@@ -89,9 +94,11 @@ async def test_pages_follow_their_cursor_to_the_end(api: Any) -> None:
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert seen == sorted(seen) and len(seen) == 3
+    assert seen == sorted(seen)
+    assert len(seen) == 3
     status, body, headers = await api("GET", "/api/v1/feeds", params={"cursor": "garbage!"})
-    assert status == 422 and is_problem(body, headers, 422)
+    assert status == 422
+    assert is_problem(body, headers, 422)
     assert body["errors"] == [{"field": "cursor", "detail": body["detail"]}]
 
 
@@ -99,14 +106,16 @@ async def test_changing_endpoints_add_enable_retry_split_classify_and_remove(api
     status, added, headers = await api(
         "POST", "/api/v1/feeds", json={"url": "http://127.0.0.1:9/new.xml?token=abc", "name": "New"}
     )
-    assert status == 201 and headers["Location"] == f"/api/v1/feeds/{added['feed']['id']}"
+    assert status == 201
+    assert headers["Location"] == f"/api/v1/feeds/{added['feed']['id']}"
     assert added["feed"]["url"] == "http://127.0.0.1:9/new.xml?token=***"  # redacted
     status, again, _ = await api(
         "POST", "/api/v1/feeds", json={"url": "http://127.0.0.1:9/new.xml?token=abc"}
     )
     assert (status, again["added"]) == (200, False)
     status, enabled, _ = await api("POST", f"/api/v1/feeds/{added['feed']['id']}/enable", json={})
-    assert status == 200 and enabled["feed"]["state"] == "ok"
+    assert status == 200
+    assert enabled["feed"]["state"] == "ok"
 
     _, alerts, _ = await api("GET", "/api/v1/alerts")
     alert_id = alerts["items"][0]["id"]
@@ -119,7 +128,8 @@ async def test_changing_endpoints_add_enable_retry_split_classify_and_remove(api
     _, detail, _ = await api("GET", f"/api/v1/stories/{stories['items'][0]['id']}")
     copy = detail["articles"][1]["id"]
     status, split, _ = await api("POST", f"/api/v1/articles/{copy}/split", json={})
-    assert status == 200 and split["left_story_id"] == stories["items"][0]["id"]
+    assert status == 200
+    assert split["left_story_id"] == stories["items"][0]["id"]
     assert split["alerts"] == 1
     _, alone, _ = await api("GET", f"/api/v1/stories/{split['story_id']}")
     assert [a["id"] for a in alone["articles"]] == [copy]
@@ -131,7 +141,9 @@ async def test_changing_endpoints_add_enable_retry_split_classify_and_remove(api
         f"/api/v1/topics/{name}/classify",
         json={"title": "US and Iraq open talks on the withdrawal of American troops"},
     )
-    assert status == 200 and verdict["level"] == "alert" and verdict["rules"]
+    assert status == 200
+    assert verdict["level"] == "alert"
+    assert verdict["rules"]
     status, verdict, _ = await api(
         "POST", f"/api/v1/topics/{name}/classify", json={"title": "Cake recipes"}
     )
@@ -140,7 +152,8 @@ async def test_changing_endpoints_add_enable_retry_split_classify_and_remove(api
     status, _, _ = await api("DELETE", f"/api/v1/feeds/{added['feed']['id']}")
     assert status == 204
     status, body, headers = await api("GET", f"/api/v1/feeds/{added['feed']['id']}")
-    assert status == 404 and is_problem(body, headers, 404)
+    assert status == 404
+    assert is_problem(body, headers, 404)
 
 
 @pytest.mark.parametrize(
@@ -163,7 +176,8 @@ async def test_bad_input_is_a_problem_naming_the_field(
     status, body, headers = (
         await api(method, path, json=payload) if payload is not None else await api(method, path)
     )
-    assert status == 422 and is_problem(body, headers, 422)
+    assert status == 422
+    assert is_problem(body, headers, 422)
     assert body["type"] == "urn:monitor:problem:invalid-input"
     assert body["errors"][0]["field"] == field
 
@@ -175,18 +189,21 @@ async def test_a_body_that_is_not_json_is_refused(api: Any) -> None:
         data="url=http://a.example",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    assert status == 415 and is_problem(body, headers, 415)
+    assert status == 415
+    assert is_problem(body, headers, 415)
     status, body, _ = await api(
         "POST", "/api/v1/feeds", data="{", headers={"Content-Type": "application/json"}
     )
-    assert status == 422 and body["errors"][0]["field"] == "body"
+    assert status == 422
+    assert body["errors"][0]["field"] == "body"
 
 
 async def test_opml_import_is_all_or_nothing_and_exports_back(api: Any) -> None:
     data = (FIXTURES / "feeds.opml").read_bytes()
     opml = {"Content-Type": "text/x-opml"}
     status, refused, _ = await api("POST", "/api/v1/feeds/import", data=data, headers=opml)
-    assert status == 422 and refused["report"]["imported"] is False
+    assert status == 422
+    assert refused["report"]["imported"] is False
     assert [p["url"] for p in refused["report"]["invalid"]] == ["ftp://example.org/feed"]
     _, feeds, _ = await api("GET", "/api/v1/feeds")
     assert len(feeds["items"]) == 3  # nothing half-imported
@@ -194,7 +211,8 @@ async def test_opml_import_is_all_or_nothing_and_exports_back(api: Any) -> None:
     status, report, _ = await api(
         "POST", "/api/v1/feeds/import?skip_invalid=true", data=data, headers=opml
     )
-    assert status == 200 and report["imported"] is True
+    assert status == 200
+    assert report["imported"] is True
     assert report["added"] == [
         "http://127.0.0.1:9/wire.xml",
         "http://127.0.0.1:9/courier.xml?api_key=***",
@@ -204,20 +222,24 @@ async def test_opml_import_is_all_or_nothing_and_exports_back(api: Any) -> None:
     status, again, _ = await api(
         "POST", "/api/v1/feeds/import?skip_invalid=1", data=data, headers=opml
     )
-    assert again["added"] == [] and len(again["already"]) == 2
+    assert again["added"] == []
+    assert len(again["already"]) == 2
 
     status, exported, headers = await api("GET", "/api/v1/feeds/export")
-    assert status == 200 and headers["Content-Type"].startswith("text/x-opml")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/x-opml")
     assert "courier.xml?api_key=SECRET123" in exported  # an export is meant to be imported
     status, body, headers = await api(
         "POST", "/api/v1/feeds/import", data=b"<html>no</html>", headers=opml
     )
-    assert status == 422 and body["errors"][0]["field"] == "file"
+    assert status == 422
+    assert body["errors"][0]["field"] == "file"
 
 
 async def test_the_atom_feed_is_valid_one_entry_per_story_and_answers_304(api: Any) -> None:
     status, text, headers = await api("GET", "/feeds/alerts.atom")
-    assert status == 200 and headers["Content-Type"].startswith("application/atom+xml")
+    assert status == 200
+    assert headers["Content-Type"].startswith("application/atom+xml")
     parsed = feedparser.parse(text)
     assert not parsed.bozo, parsed.get("bozo_exception")
     [entry] = parsed.entries
@@ -232,7 +254,8 @@ async def test_the_atom_feed_is_valid_one_entry_per_story_and_answers_304(api: A
     assert (await api("GET", "/feeds/alerts.atom", headers={"If-None-Match": '"other"'}))[0] == 200
     topic = entry.tags[0].term
     status, text, _ = await api("GET", f"/feeds/topics/{topic}.atom")
-    assert status == 200 and len(feedparser.parse(text).entries) == 1
+    assert status == 200
+    assert len(feedparser.parse(text).entries) == 1
     assert (await api("GET", "/feeds/topics/nothing.atom"))[0] == 404
 
 
@@ -242,7 +265,8 @@ async def test_refusals_without_the_token_and_without_csrf(api: Any) -> None:
         for headers in ({}, {"Authorization": "Bearer wrong-token-0123456789"}):
             async with anonymous.get(server.make_url("/api/v1/feeds"), headers=headers) as r:
                 body = await r.json(content_type=None)
-                assert r.status == 401 and is_problem(body, r.headers, 401)
+                assert r.status == 401
+                assert is_problem(body, r.headers, 401)
                 assert r.headers["WWW-Authenticate"].startswith("Bearer")
             async with anonymous.get(server.make_url("/feeds/alerts.atom"), headers=headers) as r:
                 assert r.status == 401
@@ -253,28 +277,33 @@ async def test_refusals_without_the_token_and_without_csrf(api: Any) -> None:
             assert (r.status, r.headers["Location"]) == (303, "/login?next=/feeds")
             assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
         async with anonymous.post(server.make_url("/login"), data={"token": TOKEN}) as r:
-            assert r.status == 403 and "CSRF" in await r.text()  # no session, no CSRF token
+            assert r.status == 403
+            assert "CSRF" in await r.text()
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
         async with browser.get(server.make_url("/login")) as r:
             csrf = _csrf(await r.text())
         async with browser.post(
             server.make_url("/login"), data={"token": "wrong", "csrf": csrf}
         ) as r:
-            assert r.status == 401 and "not the one" in await r.text()
+            assert r.status == 401
+            assert "not the one" in await r.text()
         async with browser.post(
             server.make_url("/login"), data={"token": TOKEN, "csrf": csrf}, allow_redirects=False
         ) as r:
             assert r.status == 303
             cookie = r.cookies["monitor_session"]
-            assert cookie["httponly"] and cookie["samesite"] == "Strict"
+            assert cookie["httponly"]
+            assert cookie["samesite"] == "Strict"
         async with browser.get(server.make_url("/feeds")) as r:
-            assert r.status == 200 and "Wire Service" in await r.text()
+            assert r.status == 200
+            assert "Wire Service" in await r.text()
         async with browser.get(server.make_url("/feeds")) as r:
             csrf = _csrf(await r.text())
         async with browser.post(
             server.make_url("/feeds"), data={"url": "http://127.0.0.1:9/x.xml"}
         ) as r:
-            assert r.status == 403 and "CSRF token is missing" in await r.text()
+            assert r.status == 403
+            assert "CSRF token is missing" in await r.text()
         async with browser.post(
             server.make_url("/feeds"), data={"url": "http://127.0.0.1:9/x.xml", "csrf": "f" * 64}
         ) as r:
@@ -282,7 +311,8 @@ async def test_refusals_without_the_token_and_without_csrf(api: Any) -> None:
         async with browser.post(
             server.make_url("/feeds"), data={"url": "http://127.0.0.1:9/x.xml", "csrf": csrf}
         ) as r:
-            assert r.status == 200 and "http://127.0.0.1:9/x.xml" in await r.text()
+            assert r.status == 200
+            assert "http://127.0.0.1:9/x.xml" in await r.text()
 
 
 def _csrf(html: str) -> str:
@@ -299,7 +329,8 @@ async def test_read_only_hides_actions_and_refuses_changes(
         async with http.post(
             server.make_url("/api/v1/feeds"), json={"url": "http://a.example/"}
         ) as r:
-            assert r.status == 403 and "read-only" in (await r.json(content_type=None))["detail"]
+            assert r.status == 403
+            assert "read-only" in (await r.json(content_type=None))["detail"]
         async with http.post(
             server.make_url("/api/v1/topics/us-iraq-security-talks/classify"),
             json={"title": "Iraq"},
@@ -320,10 +351,8 @@ async def test_beyond_loopback_without_a_token_the_console_is_closed(
     )
     async with serving(open_settings) as server, aiohttp.ClientSession() as http:
         async with http.get(server.make_url("/api/v1/feeds")) as r:
-            assert (
-                r.status == 403
-                and "MONITOR_HTTP__TOKEN" in (await r.json(content_type=None))["detail"]
-            )
+            assert r.status == 403
+            assert "MONITOR_HTTP__TOKEN" in (await r.json(content_type=None))["detail"]
         async with http.get(server.make_url("/healthz")) as r:
             assert r.status == 200
     local = settings.model_copy(update={"http": settings.http.model_copy(update={"token": None})})

@@ -168,9 +168,23 @@ class ConsoleViews(StoreBase):
         story_id: int | None = None,
     ) -> list[AlertStatus]:
         """Alerts newest first, older than the ``before`` (created at, id) key."""
+        # The columns a listing shows, not the payloads: a page must not read 20,000 of them.
         query = (
-            select(AlertRow, ArticleRow.title, ArticleRow.url)
+            select(
+                AlertRow.id,
+                AlertRow.kind,
+                AlertRow.topic,
+                AlertRow.endpoint,
+                AlertRow.status,
+                AlertRow.attempts,
+                func.coalesce(ArticleRow.title, StoryRow.title, AlertRow.kind),
+                func.coalesce(ArticleRow.url, ""),
+                AlertRow.created_at,
+                AlertRow.next_attempt_at,
+                AlertRow.last_error,
+            )
             .outerjoin(ArticleRow, ArticleRow.id == AlertRow.article_id)
+            .outerjoin(StoryRow, StoryRow.id == AlertRow.story_id)
             .order_by(AlertRow.created_at.desc(), AlertRow.id.desc())
             .limit(limit)
         )
@@ -186,7 +200,7 @@ class ConsoleViews(StoreBase):
                 query = query.where(column == wanted)
         async with self._sessions() as session:
             rows = (await session.execute(query)).all()
-        return [_alert_status(alert, title, url) for alert, title, url in rows]
+        return [AlertStatus(*row) for row in rows]
 
     # Stories
 
@@ -306,24 +320,6 @@ def _new_feed(url: str, name: str | None, now: datetime) -> dict[str, Any]:
         "refusal_count": 0,
         "created_at": now,
     }
-
-
-def _alert_status(alert: AlertRow, title: str | None, url: str | None) -> AlertStatus:
-    story = alert.payload.get("story") if isinstance(alert.payload, dict) else None
-    title = title or (str(story.get("title") or "") if isinstance(story, dict) else "")
-    return AlertStatus(
-        id=alert.id,
-        kind=alert.kind,
-        topic=alert.topic,
-        endpoint=alert.endpoint,
-        status=alert.status,
-        attempts=alert.attempts,
-        title=title or alert.kind,
-        url=url or "",
-        created_at=alert.created_at,
-        next_attempt_at=alert.next_attempt_at,
-        last_error=alert.last_error,
-    )
 
 
 async def _levels(
