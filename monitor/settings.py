@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -90,11 +91,31 @@ class RetentionSettings(_Section):
 
 
 class HttpSettings(_Section):
-    """The daemon's HTTP server for health checks and metrics."""
+    """The daemon's HTTP server: health checks, metrics, the console, the API and the feeds.
+
+    Bound to loopback, the console and the API are open to local users; bound elsewhere they
+    answer only with ``token`` (a bearer token for the API, a login for the console).
+    ``/healthz``, ``/readyz`` and ``/metrics`` never ask for it.
+    """
 
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (it is logged)
+    token: SecretStr | None = None
+    read_only: bool = False  # the console and the API show, and change nothing
+    console: bool = True  # false: only /healthz, /readyz and /metrics are served
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _blank_token_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("the token must be at least 16 characters long")
+        return value
 
 
 class Settings(BaseSettings):
@@ -244,7 +265,7 @@ def describe_validation_error(error: ValidationError, path: Path) -> str:
             continue  # a container's error restates the error of one of its items
         key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
         value = problem.get("input")
-        shown = "***" if "secret" in key else repr(value)
+        shown = "***" if "secret" in key or "token" in key else repr(value)
         if problem["type"] == "missing":
             lines.append(f"  {key}: required but not set")
         elif problem["type"] == "extra_forbidden":

@@ -73,7 +73,7 @@ async def _serve_http(
     # Not ready once three poll ticks have gone by without one finishing (at least a minute).
     stale_after = timedelta(seconds=max(3 * settings.poll.tick_seconds, 60))
     app = build_app(
-        ServerParts(context.store, context.metrics, liveness, context.clock, stale_after)
+        ServerParts(context.store, context.metrics, liveness, context.clock, stale_after, settings)
     )
     try:
         runner, bound = await start_server(app, host, port)

@@ -1,4 +1,5 @@
-"""The daemon's small HTTP server: ``/healthz``, ``/readyz`` and ``/metrics``.
+"""The daemon's HTTP server: ``/healthz``, ``/readyz`` and ``/metrics``, and (given the
+settings) the console, the API and the Atom feeds of ``monitor.app.web``.
 
 ``/healthz`` answers while the process runs (for a restart policy); ``/readyz`` answers 200 only
 when the database responds, the scheduler runs and a poll tick finished recently (for a load
@@ -16,6 +17,7 @@ import structlog
 from aiohttp import web
 
 from monitor.app.metrics import CONTENT_TYPE, Metrics
+from monitor.settings import Settings
 from monitor.store.facade import Store
 
 log = structlog.get_logger(__name__)
@@ -38,11 +40,13 @@ class ServerParts:
     liveness: Liveness
     clock: Callable[[], datetime]
     stale_after: timedelta  # a poll tick older than this makes the daemon not ready
+    settings: Settings | None = None  # None: only the three health and metrics endpoints
 
 
 def build_app(parts: ServerParts) -> web.Application:
-    """The aiohttp application serving the three endpoints."""
-    app = web.Application()
+    """The aiohttp application serving the three endpoints, and the console when the
+    settings are given and ``[http] console`` is on."""
+    app = web.Application(client_max_size=8 * 1024 * 1024)  # an OPML upload
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -67,6 +71,11 @@ def build_app(parts: ServerParts) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    if parts.settings is not None and parts.settings.http.console:
+        from monitor.app.web.mount import mount_console
+        from monitor.service.context import Services
+
+        mount_console(app, Services.over(parts.store, parts.settings, parts.clock))
     return app
 
 

@@ -9,7 +9,6 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -71,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", help="a short name for the feed")
     remove = feed_commands.add_parser("remove", help="remove a feed (its articles are kept)")
     remove.add_argument("url")
+    imports = feed_commands.add_parser(
+        "import",
+        help="add the feeds of an OPML file, all or nothing; duplicates and bad URLs reported",
+    )
+    imports.add_argument("file", type=Path, help="an OPML file")
+    imports.add_argument(
+        "--skip-invalid", action="store_true", help="import the good feeds even if some are bad"
+    )
+    feed_commands.add_parser("export", help="print every feed as OPML")
 
     add_outbox_commands(commands)
     add_story_commands(commands)
@@ -239,30 +247,16 @@ def _run_fetch_page(settings: Settings, url: str) -> str | bytes:
 
 
 def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
-    from monitor.app.resources import open_store
+    from monitor.app.resources import open_store, utc_now
+    from monitor.cli.feeds import change_feeds
+    from monitor.service.context import Services
+    from monitor.service.redact import shown
 
     async def go() -> int:
-        now = datetime.now(UTC)
         async with open_store(settings) as store:
-            if args.feeds_command == "add":
-                added = await store.add_feed(args.url, args.name, now)
-                print(f"added {args.url}" if added else f"{args.url} was already there; enabled")
-                return EXIT_OK
-            if args.feeds_command == "remove":
-                if await store.remove_feed(args.url):
-                    configured = any(feed.url == args.url for feed in settings.feeds)
-                    print(
-                        f"removed {args.url}"
-                        + (
-                            " (it is in the config file, so it returns at the next start)"
-                            if configured
-                            else ""
-                        )
-                    )
-                    return EXIT_OK
-                print(f"monitor: no feed {args.url}", file=sys.stderr)
-                return EXIT_FAILURE
-            await store.sync_config_feeds([(f.url, f.name) for f in settings.feeds], now)
+            if args.feeds_command in ("add", "remove", "import", "export"):
+                return await change_feeds(Services.over(store, settings, utc_now), args)
+            await store.sync_config_feeds([(f.url, f.name) for f in settings.feeds], utc_now())
             print_table(
                 ["STATUS", "HTTP", "ERRORS", "REFUSED", "NEXT CHECK", "URL", "LAST ERROR"],
                 [
@@ -272,8 +266,8 @@ def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
                         str(f.error_count),
                         str(f.refusal_count),
                         "-" if not f.enabled else when(f.next_check_at),
-                        f.url + (f" -> {f.fetch_url}" if f.fetch_url else ""),
-                        f.disabled_reason or f.last_error or "",
+                        shown(f.url) + (f" -> {shown(f.fetch_url)}" if f.fetch_url else ""),
+                        shown(f.disabled_reason or f.last_error),
                     ]
                     for f in await store.list_feeds()
                 ],

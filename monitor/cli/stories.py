@@ -16,13 +16,6 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 
-_REASONS = {
-    "new": "started the story",
-    "duplicate": "a copy of",
-    "event": "the same event as",
-    "split": "split off by an operator from the story of",
-}
-
 
 def add_story_commands(commands: Any) -> None:
     stories = commands.add_parser("stories", help="stories: articles grouped by event")
@@ -43,6 +36,7 @@ def add_story_commands(commands: Any) -> None:
 
 def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.app.resources import open_store
+    from monitor.service.stories import why
 
     async def go() -> int:
         async with open_store(settings) as store:
@@ -70,7 +64,7 @@ def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
                             when(article.at),
                             article.source[:24],
                             article.title[:60],
-                            _why(article.reason, article.closest_article_id),
+                            why(article.reason, article.closest_article_id),
                             f"{article.similarity:.2f}" if article.similarity is not None else "-",
                             ", ".join(article.shared),
                         ]
@@ -100,17 +94,12 @@ def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _split(store: Store, settings: Settings, article_id: int) -> int:
     from monitor.app.resources import utc_now
-    from monitor.deliver.webhook import configured_endpoints
+    from monitor.service.context import NotFoundError, Services
+    from monitor.service.stories import split_article
 
-    endpoints = configured_endpoints(settings.all_webhooks())
-    await store.ensure_endpoints([endpoint.name for endpoint in endpoints])
-    now = utc_now()
-
-    def recipients(topic: str) -> list[str]:
-        return [endpoint.name for endpoint in endpoints if endpoint.wants(topic)]
-
-    outcome = await store.split_article(article_id, recipients, now, stories=settings.stories)
-    if outcome is None:
+    try:
+        outcome = await split_article(Services.over(store, settings, utc_now), article_id)
+    except NotFoundError:
         print(f"monitor: no article {article_id}", file=sys.stderr)
         return EXIT_FAILURE
     if outcome.left_story_id is None:
@@ -122,12 +111,3 @@ async def _split(store: Store, settings: Settings, article_id: int) -> int:
         + (", sent by the running daemon or the next `monitor once`" if outcome.alerts else "")
     )
     return EXIT_OK
-
-
-def _why(reason: str | None, closest: int | None) -> str:
-    """A decision in words: "the same event as 12", "started the story (closest 9)"."""
-    if reason is None:
-        return "stored before stories"
-    if reason == "new":
-        return _REASONS["new"] + (f" (closest {closest})" if closest else "")
-    return f"{_REASONS.get(reason, reason)} {closest}"

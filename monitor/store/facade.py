@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.store.articles import ArticleRepository, SplitOutcome
 from monitor.store.base import Database
+from monitor.store.console_views import ConsoleViews
 from monitor.store.digests import DigestRepository
 from monitor.store.endpoints import EndpointRepository
 from monitor.store.feeds import FeedRepository, FeedStatus
@@ -38,6 +39,7 @@ class Store:
         self.story_views = views = StoryViews(db)
         self.status = status = StatusRepository(db)
         self.retention = retention = RetentionRepository(db)
+        self.console = ConsoleViews(db)
 
         # Feeds: the config's, the operator's, and their schedule and state.
         self.sync_config_feeds = feeds.sync_config_feeds

@@ -144,7 +144,7 @@ class StoryTopicRow(Base):
     )
     topic: Mapped[str] = mapped_column(String(100), primary_key=True)
     level: Mapped[str] = mapped_column(String(8))
-    alerted_at: Mapped[datetime | None]
+    alerted_at: Mapped[datetime | None] = mapped_column(index=True)
     notified_sources: Mapped[int] = mapped_column(default=0)
 
 
@@ -222,6 +222,7 @@ class AlertRow(Base):
     __table_args__ = (
         UniqueConstraint("article_id", "topic", "endpoint"),
         Index("ix_alerts_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_alerts_created_at_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

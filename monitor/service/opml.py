@@ -1,0 +1,169 @@
+"""Feed lists in and out as OPML: reading a file into a plan (what would be added, what is
+wrong with it), importing a plan all at once or not at all, and writing every feed out.
+
+``listparser`` reads the file; it flattens nested outlines into folder paths and merges a URL
+listed twice, which the plan reports, with the URLs that are not http(s) feeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
+from xml.etree import ElementTree
+
+import listparser
+
+from monitor.parse.xml_guard import UnsafeXMLError, remove_entity_declarations
+from monitor.service.context import BadInputError, ServiceError, Services
+from monitor.service.feeds import checked_feed_url
+from monitor.service.redact import shown
+
+MAX_OPML_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class OpmlFeed:
+    """A feed of an OPML file: its URL, its title, the folder it sits in ("" at the top)."""
+
+    url: str
+    title: str
+    folder: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpmlProblem:
+    """An outline that is not imported, and why (its URL shown with secrets hidden)."""
+
+    url: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpmlPlan:
+    """What an OPML file holds: the feeds to add, and what is wrong in it."""
+
+    feeds: tuple[OpmlFeed, ...]
+    invalid: tuple[OpmlProblem, ...]
+    repeated: tuple[OpmlProblem, ...]  # listed more than once in the file (kept once)
+    folders: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OpmlReport:
+    """What an import did, or (``imported`` False) would have done and why it did not."""
+
+    imported: bool
+    added: tuple[str, ...]
+    already: tuple[str, ...]  # stored before the import, left as they are
+    invalid: tuple[OpmlProblem, ...]
+    repeated: tuple[OpmlProblem, ...]
+    folders: tuple[str, ...] = field(default=())
+
+    def line(self) -> str:
+        verb = "imported" if self.imported else "NOT imported"
+        return (
+            f"{verb}: {len(self.added)} feed(s) added, {len(self.already)} already there, "
+            f"{len(self.invalid)} bad URL(s), {len(self.repeated)} listed twice"
+            + (f", from {len(self.folders)} folder(s)" if self.folders else "")
+        )
+
+
+class ImportRefusedError(ServiceError):
+    """The file has bad URLs and the import was asked to be all or nothing."""
+
+    title = "The OPML file was not imported"
+    status = 422
+
+    def __init__(self, report: OpmlReport) -> None:
+        super().__init__(
+            f"{len(report.invalid)} outline(s) have no usable feed URL; nothing was imported "
+            "(import again skipping them, or fix the file)"
+        )
+        self.report = report
+
+
+def read_opml(data: bytes) -> OpmlPlan:
+    """The plan of an OPML document, or BadInputError when it is not one."""
+    if len(data) > MAX_OPML_BYTES:
+        raise BadInputError("file", f"an OPML file is at most {MAX_OPML_BYTES // 1024 // 1024} MB")
+    try:
+        body = remove_entity_declarations(data).body
+    except UnsafeXMLError as error:
+        raise BadInputError("file", f"not a usable XML file: {error}") from None
+    parsed = listparser.parse(body)  # bytes: listparser fetches nothing
+    if parsed.get("bozo") and not parsed.get("feeds"):
+        problem = parsed.get("bozo_exception")
+        raise BadInputError("file", f"not an OPML subscription list: {problem}")
+    if not str(parsed.get("version", "")).startswith("opml"):
+        raise BadInputError("file", "not an OPML subscription list (no <opml> root element)")
+    feeds, invalid, repeated, folders = [], [], [], []
+    for found in parsed.get("feeds", []):
+        url = str(found.get("url", ""))
+        paths = ["/".join(path) for path in found.get("categories", [])]
+        folders += [path for path in paths if path and path not in folders]
+        try:
+            checked = checked_feed_url(url, "file")
+        except BadInputError as error:
+            invalid.append(OpmlProblem(shown(url), str(error)))
+            continue
+        if len(paths) > 1:
+            repeated.append(OpmlProblem(shown(url), "listed in folders " + ", ".join(paths)))
+        feeds.append(OpmlFeed(checked, str(found.get("title", "")), paths[0] if paths else ""))
+    for listed in parsed.get("lists", []):
+        url = shown(str(listed.get("url", "")))
+        invalid.append(OpmlProblem(url, "an included subscription list, not followed"))
+    return OpmlPlan(tuple(feeds), tuple(invalid), tuple(repeated), tuple(folders))
+
+
+async def import_opml(
+    services: Services,
+    data: bytes,
+    *,
+    skip_invalid: bool = False,
+    progress: Callable[[int, int], None] = lambda _done, _total: None,
+) -> OpmlReport:
+    """Add the feeds of an OPML file in one transaction. With bad URLs in the file nothing is
+    added (ImportRefusedError, with the report) unless ``skip_invalid``."""
+    plan = read_opml(data)
+    urls = [feed.url for feed in plan.feeds]
+    known = await services.views.known_feed_ids(urls)
+    new = [feed for feed in plan.feeds if feed.url not in known]
+    report = OpmlReport(
+        imported=not plan.invalid or skip_invalid,
+        added=tuple(shown(feed.url) for feed in new),
+        already=tuple(shown(url) for url in urls if url in known),
+        invalid=plan.invalid,
+        repeated=plan.repeated,
+        folders=plan.folders,
+    )
+    if not report.imported:
+        raise ImportRefusedError(report)
+    total = len(new)
+    await services.views.add_feeds(
+        [(feed.url, feed.title or None) for feed in new],
+        services.clock(),
+        lambda done: progress(done, total),
+    )
+    return report
+
+
+def opml_document(feeds: Sequence[tuple[str, str | None, str]], now: datetime) -> bytes:
+    """An OPML 2.0 document listing ``feeds`` (URL, name, title)."""
+    root = ElementTree.Element("opml", version="2.0")
+    head = ElementTree.SubElement(root, "head")
+    ElementTree.SubElement(head, "title").text = "monitor feeds"
+    ElementTree.SubElement(head, "dateCreated").text = format_datetime(now, usegmt=True)
+    body = ElementTree.SubElement(root, "body")
+    for url, name, title in feeds:
+        label = name or title or url
+        ElementTree.SubElement(body, "outline", type="rss", text=label, title=label, xmlUrl=url)
+    ElementTree.indent(root)
+    document: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"
+
+
+async def export_opml(services: Services) -> bytes:
+    """Every stored feed as OPML, with its real URL: an export is meant to be imported."""
+    return opml_document(await services.views.all_feeds(), services.clock())
