@@ -6,15 +6,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from alembic import command
-
-ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # shipped in the wheel
 MIGRATION_LOCK = 0x6D6F6E69  # "moni": the advisory lock key that serialises migrations
 
 
@@ -46,9 +45,9 @@ def _sqlite_pragmas(connection: sqlite3.Connection, _record: Any) -> None:
 
 
 def alembic_config() -> Config:
-    """Alembic's config, pointing at the migrations shipped beside the package."""
+    """Alembic's config, pointing at the migrations shipped inside the package."""
     config = Config()
-    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
 
 
