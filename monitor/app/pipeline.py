@@ -49,6 +49,7 @@ from monitor.settings import Settings
 from monitor.store.facade import Store
 from monitor.store.feeds import UnchangedCheck
 from monitor.stories.fingerprint import fingerprint
+from monitor.text.redact import redact
 
 log = structlog.get_logger(__name__)
 
@@ -361,7 +362,8 @@ async def _failed(
 ) -> FeedReport:
     """Record a failed check: refusals are counted, 410 Gone disables the feed, and the next
     try backs off exponentially, never sooner than a Retry-After."""
-    reason = f"internal error: {type(error).__name__}: {error}" if internal else str(error)
+    # The reason is stored and printed by `monitor feeds list`: no secret of the feed's URL.
+    reason = redact(f"internal error: {type(error).__name__}: {error}" if internal else str(error))
     status = error.status if isinstance(error, HTTPStatusError) else None
     gone = status == 410
     if gone:

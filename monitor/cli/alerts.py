@@ -13,9 +13,9 @@ from typing import Any
 
 from monitor.cli.output import print_table, when
 from monitor.deliver.payloads import iso_utc
-from monitor.deliver.webhook import Endpoint, post_alert, shown_url
+from monitor.deliver.webhook import Endpoint, post_alert
 from monitor.settings import Settings
-from monitor.store.engine import redacted
+from monitor.text.redact import redact, redact_url
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -92,7 +92,7 @@ def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
                     ],
                 )
                 print()
-                print(json.dumps(detail.payload, ensure_ascii=False, indent=2))
+                print(redact(json.dumps(detail.payload, ensure_ascii=False, indent=2)))
                 return EXIT_OK
             if args.alerts_command == "retry":
                 count = await store.retry_alerts(now, ids=args.ids, dead=args.dead)
@@ -144,7 +144,7 @@ def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> int:
                             f"{e.digest} {e.timezone}" if e.takes_digest else "-",
                             str(states[e.name].pending if e.name in states else 0),
                             str(states[e.name].dead if e.name in states else 0),
-                            shown_url(e.url),
+                            redact_url(e.url),
                         ]
                         for e in endpoints.values()
                     ],
@@ -200,7 +200,10 @@ def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> int:
                     f"HTTP {result.status_code} in {result.duration_ms} ms"
                 )
                 return EXIT_OK
-            print(f"monitor: test event to {endpoint.name} failed: {result.error}", file=sys.stderr)
+            print(
+                f"monitor: test event to {endpoint.name} failed: {redact(result.error or '')}",
+                file=sys.stderr,
+            )
             return EXIT_FAILURE
 
     return asyncio.run(go())
@@ -215,9 +218,10 @@ def _state(endpoint: Endpoint, disabled_reason: str | None) -> str:
 def cmd_check_config(settings: Settings, _args: argparse.Namespace) -> int:
     """The configuration as the daemon sees it, file and environment merged, secrets hidden."""
     effective = settings.model_dump(mode="json")  # SecretStr values come out as "**********"
-    effective["database_url"] = redacted(settings.database_url)
-    effective["webhook_url"] = shown_url(settings.webhook_url) if settings.webhook_url else None
-    for webhook in effective.get("webhooks", []):
-        webhook["url"] = shown_url(webhook["url"])
+    effective["database_url"] = redact_url(settings.database_url)
+    effective["webhook_url"] = redact_url(settings.webhook_url) if settings.webhook_url else None
+    for section in ("webhooks", "feeds"):
+        for item in effective.get(section, []):
+            item["url"] = redact_url(item["url"])
     print(json.dumps(effective, ensure_ascii=False, indent=2))
     return EXIT_OK

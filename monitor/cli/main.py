@@ -26,6 +26,7 @@ from monitor.parse.article import ExtractionError, decode_page, extract_page
 from monitor.settings import ConfigError, Settings, load_settings
 from monitor.store.engine import DatabaseError
 from monitor.store.feeds import FeedStatus
+from monitor.text.redact import redact, redact_url
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 
@@ -99,17 +100,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
     except ConfigError as error:
-        print(f"monitor: {error}", file=sys.stderr)
+        print(f"monitor: {redact(str(error))}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings.log_format, settings.log_level)
     handler = HANDLERS[args.command]
     try:
         return handler(settings, args)
     except ConfigError as error:
-        print(f"monitor: {error}", file=sys.stderr)
+        print(f"monitor: {redact(str(error))}", file=sys.stderr)
         return EXIT_CONFIG
     except DatabaseError as error:
-        print(f"monitor: {error}", file=sys.stderr)
+        print(f"monitor: {redact(str(error))}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
@@ -121,7 +122,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         asyncio.run(run_daemon(settings))
     except StartupError as error:
-        print(f"monitor: {error}", file=sys.stderr)
+        print(f"monitor: {redact(str(error))}", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
 
@@ -185,7 +186,7 @@ def cmd_extract(settings: Settings, args: argparse.Namespace) -> int:
             html, url = Path(source).read_bytes(), args.url
         page = extract_page(html, url)
     except (OSError, FetchError, ExtractionError) as error:
-        print(f"monitor: cannot extract {source}: {error}", file=sys.stderr)
+        print(f"monitor: cannot extract {redact(source)}: {redact(str(error))}", file=sys.stderr)
         return EXIT_FAILURE
     print(
         json.dumps(
@@ -220,13 +221,14 @@ def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
         async with open_store(settings) as store:
             if args.feeds_command == "add":
                 added = await store.add_feed(args.url, args.name, now)
-                print(f"added {args.url}" if added else f"{args.url} was already there; enabled")
+                shown = redact_url(args.url)
+                print(f"added {shown}" if added else f"{shown} was already there; enabled")
                 return EXIT_OK
             if args.feeds_command == "remove":
                 if await store.remove_feed(args.url):
                     configured = any(feed.url == args.url for feed in settings.feeds)
                     print(
-                        f"removed {args.url}"
+                        f"removed {redact_url(args.url)}"
                         + (
                             " (it is in the config file, so it returns at the next start)"
                             if configured
@@ -234,7 +236,7 @@ def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
                         )
                     )
                     return EXIT_OK
-                print(f"monitor: no feed {args.url}", file=sys.stderr)
+                print(f"monitor: no feed {redact_url(args.url)}", file=sys.stderr)
                 return EXIT_FAILURE
             await store.sync_config_feeds([(f.url, f.name) for f in settings.feeds], now)
             print_table(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.records import NewArticle, StoryInfo, TopicMatch
+from monitor.text.redact import redact_url
 
 ARTICLE_MATCHED = "article.matched"
 STORY_UPDATED = "story.updated"
@@ -41,14 +42,16 @@ def alert_payload(
     source_url: str,
     detected_at: datetime,
 ) -> dict[str, Any]:
-    """The JSON body of an ``article.matched`` alert; ``id`` is also the ``webhook-id`` header."""
+    """The JSON body of an ``article.matched`` alert; ``id`` is also the ``webhook-id`` header.
+
+    The feed's URL is shown redacted: it may carry the publisher's API key."""
     return {
         "id": alert_id,
         "type": ARTICLE_MATCHED,
         "topic": match.topic,
         "title": article.title,
         "url": article.url,
-        "source": {"title": source_title, "url": source_url},
+        "source": {"title": source_title, "url": redact_url(source_url)},
         "published_at": iso_utc(article.published_at),
         "summary": article.summary,
         "level": match.level,
@@ -69,7 +72,7 @@ def story_field(story: StoryInfo) -> dict[str, Any]:
         "sources": [
             {
                 "title": source.title,
-                "url": source.url,
+                "url": redact_url(source.url),
                 "article_title": source.article_title,
                 "article_url": source.article_url,
             }

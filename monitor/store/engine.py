@@ -13,6 +13,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from monitor.text.redact import redact, redact_url
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # shipped in the wheel
 MIGRATION_LOCK = 0x6D6F6E69  # "moni": the advisory lock key that serialises migrations
 
@@ -67,9 +69,6 @@ async def upgrade_schema(engine: AsyncEngine) -> None:
         async with engine.begin() as connection:
             await connection.run_sync(run)
     except (SQLAlchemyError, OSError) as error:
-        raise DatabaseError(f"cannot migrate the database at {engine.url!r}: {error}") from error
-
-
-def redacted(database_url: str) -> str:
-    """A database URL with any password hidden, fit for logs and errors."""
-    return make_url(database_url).render_as_string(hide_password=True)
+        raise DatabaseError(
+            redact(f"cannot migrate the database at {redact_url(str(engine.url))}: {error}")
+        ) from error
