@@ -40,13 +40,15 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     if content_type:
         headers["content-type"] = content_type
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
-    entries = tuple(entry for raw in parsed.entries if (entry := _entry(raw)) is not None)
+    entries, unreadable = _entries(parsed.entries)
     if not parsed.version and not entries:
         reason = parsed.get("bozo_exception")
         raise FeedParseError(f"not a feed: {reason}" if reason else "not a feed")
     warnings = [str(parsed.bozo_exception)] if parsed.bozo else []
     if guarded.removed:
         warnings.append("entity declarations removed before parsing")
+    if unreadable:
+        warnings.append(f"{unreadable} unreadable entries skipped")
     title = squash_spaces(parsed.feed.get("title", "")) or url
     return ParsedFeed(
         title=title,
@@ -68,6 +70,22 @@ def _ttl_seconds(value: Any) -> float | None:
     except ValueError:
         return None
     return minutes * 60 if 0 < minutes < 1e7 else None
+
+
+def _entries(raws: list[Any]) -> tuple[tuple[FeedEntry, ...], int]:
+    """The entries that can be read, and how many could not: one odd entry never costs the
+    feed its others."""
+    entries: list[FeedEntry] = []
+    unreadable = 0
+    for raw in raws:
+        try:
+            entry = _entry(raw)
+        except (ValueError, TypeError, AttributeError, LookupError, OverflowError):
+            unreadable += 1
+            continue
+        if entry is not None:
+            entries.append(entry)
+    return tuple(entries), unreadable
 
 
 def _entry(raw: Any) -> FeedEntry | None:
