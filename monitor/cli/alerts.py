@@ -66,7 +66,7 @@ def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
 
     async def go() -> int:
         now = datetime.now(UTC)
-        async with open_store(settings) as store:
+        async with open_store(settings, require_current=True) as store:
             if args.alerts_command == "show":
                 detail = await store.alert_detail(args.id)
                 if detail is None:
@@ -129,7 +129,7 @@ def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.app.resources import open_pipeline
 
     async def go() -> int:
-        async with open_pipeline(settings) as context:
+        async with open_pipeline(settings, prepare=False) as context:
             endpoints = {endpoint.name: endpoint for endpoint in context.endpoints}
             if args.webhooks_command == "list":
                 states = await context.store.endpoint_states()
@@ -168,6 +168,7 @@ def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> int:
                         file=sys.stderr,
                     )
                     return EXIT_FAILURE
+                await context.store.ensure_endpoints([endpoint.name])
                 digest_id = await queue_digest(context, endpoint)
                 if digest_id is None:
                     print(f"no digest-level stories for {endpoint.name} since its last digest")

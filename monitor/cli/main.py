@@ -218,7 +218,7 @@ def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
 
     async def go() -> int:
         now = datetime.now(UTC)
-        async with open_store(settings) as store:
+        async with open_store(settings, require_current=True) as store:
             if args.feeds_command == "add":
                 added = await store.add_feed(args.url, args.name, now)
                 shown = redact_url(args.url)
@@ -238,7 +238,6 @@ def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
                     return EXIT_OK
                 print(f"monitor: no feed {redact_url(args.url)}", file=sys.stderr)
                 return EXIT_FAILURE
-            await store.sync_config_feeds([(f.url, f.name) for f in settings.feeds], now)
             print_table(
                 ["STATUS", "HTTP", "ERRORS", "REFUSED", "NEXT CHECK", "URL", "LAST ERROR"],
                 [
@@ -283,7 +282,7 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
             from monitor.app.jobs import prune_old
             from monitor.app.resources import open_pipeline
 
-            async with open_pipeline(settings) as context:
+            async with open_pipeline(settings, prepare=False) as context:
                 pruned = await prune_old(context)
             print(
                 f"emptied {pruned.article_texts} article text(s), "

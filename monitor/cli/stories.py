@@ -46,7 +46,7 @@ def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.app.resources import open_store
 
     async def go() -> int:
-        async with open_store(settings) as store:
+        async with open_store(settings, require_current=True) as store:
             if args.stories_command == "split":
                 return await _split(store, settings, args.article)
             if args.stories_command == "show":

@@ -8,6 +8,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -51,6 +53,36 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
+
+
+async def schema_problem(engine: AsyncEngine) -> str | None:
+    """Why this code cannot use the database's schema as it is (none yet, older, newer), or
+    None when it is at head. Commands that only read check this instead of migrating, so that
+    no command but ``run``, ``once`` and ``db upgrade`` changes a schema under a running
+    daemon."""
+
+    def revisions(connection: Connection) -> tuple[set[str], set[str]]:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+        heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+        return current, heads
+
+    async with engine.connect() as connection:
+        current, heads = await connection.run_sync(revisions)
+    if current == heads:
+        return None
+    if not current:
+        return "the database has no schema yet: run `monitor db upgrade` (or `monitor run`)"
+    shown, expected = ", ".join(sorted(current)), ", ".join(sorted(heads))
+    script = ScriptDirectory.from_config(alembic_config())
+    if any(script.get_revision(revision) is None for revision in current):
+        return (
+            f"the database schema ({shown}) is newer than this monitor's ({expected}): "
+            "upgrade monitor"
+        )
+    return (
+        f"the database schema ({shown}) is older than this monitor's ({expected}): "
+        "run `monitor db upgrade` (the daemon does it at start)"
+    )
 
 
 async def upgrade_schema(engine: AsyncEngine) -> None:
