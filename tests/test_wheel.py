@@ -56,7 +56,7 @@ async def test_the_built_wheel_migrates_and_polls(
         cwd=tmp_path, env=clean,
     )  # fmt: skip
     where = await run(
-        python, "-c", "import monitor.store.engine as e; print(e.MIGRATIONS_DIR)",
+        python, "-c", "import monitor; print(monitor.__file__)",
         cwd=tmp_path, env=clean,
     )  # fmt: skip
     assert where.strip().startswith(str(venv)), where  # the installed copy, not this tree
