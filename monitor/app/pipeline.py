@@ -3,7 +3,8 @@
 fetch (conditional) → parse → topic prefilter on title + summary → new? → fetch and extract the
 article page → match again on the full text → summarise and fingerprint → store the article in
 its story, with its alerts, in one transaction. Every stage but fetching and storing is a pure
-function.
+function. The entry stages live in ``entries.py``, each entry contained there: one entry's
+failure never fails the feed's check.
 """
 
 from __future__ import annotations
