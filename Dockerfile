@@ -13,8 +13,6 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY monitor ./monitor
-COPY alembic ./alembic
-COPY alembic.ini ./
 COPY config ./config
 RUN uv sync --frozen --no-dev
 

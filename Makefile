@@ -37,14 +37,14 @@ test-all: install-dev
 	$(VENV)/bin/pytest -m "" $(PYTEST_ARGS)
 
 lint: install-dev  ## ruff, mypy (strict on monitor/) and the layer contracts (imports point down)
-	$(VENV)/bin/ruff check monitor tests bench alembic
-	$(VENV)/bin/ruff format --check monitor tests bench alembic
+	$(VENV)/bin/ruff check monitor tests bench
+	$(VENV)/bin/ruff format --check monitor tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 format: install-dev
-	$(VENV)/bin/ruff check --fix monitor tests bench alembic
-	$(VENV)/bin/ruff format monitor tests bench alembic
+	$(VENV)/bin/ruff check --fix monitor tests bench
+	$(VENV)/bin/ruff format monitor tests bench
 
 bench: install-dev  ## throughput of a full poll cycle against a naive feedparser loop
 	$(VENV)/bin/python bench/ingest.py

@@ -34,6 +34,7 @@ from monitor.fetch.settings import FetchSettings
 from monitor.match.settings import TopicSettings
 from monitor.stories.settings import StorySettings
 from monitor.text.plain import clip
+from monitor.text.redact import redact
 from monitor.triggers import schedule_trigger
 
 DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
@@ -265,7 +266,7 @@ def describe_validation_error(error: ValidationError, path: Path) -> str:
             continue  # a container's error restates the error of one of its items
         key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
         value = problem.get("input")
-        shown = "***" if "secret" in key or "token" in key else repr(value)
+        shown = "***" if "secret" in key or "token" in key else redact(repr(value))
         if problem["type"] == "missing":
             lines.append(f"  {key}: required but not set")
         elif problem["type"] == "extra_forbidden":

@@ -268,11 +268,12 @@ async def test_feeds_add_list_remove(tmp_path: Path, sqlite_url: str) -> None:
         tmp_path / "monitor.toml", database_url=sqlite_url, feeds=["https://configured.example/rss"]
     )
     base = ("--config", str(config), "feeds")
+    assert (await monitor(*base[:2], "db", "upgrade", cwd=tmp_path))[0] == 0
     assert (await monitor(*base, "add", "https://added.example/rss", cwd=tmp_path))[0] == 0
     status, out, _ = await monitor(*base, "list", cwd=tmp_path)
     assert status == 0
     assert "https://added.example/rss" in out
-    assert "https://configured.example/rss" in out
+    assert "https://configured.example/rss" not in out  # config feeds come in with run/once
     status, out, _ = await monitor(*base, "remove", "https://added.example/rss", cwd=tmp_path)
     assert (status, out.strip()) == (0, "removed https://added.example/rss")
     status, _, err = await monitor(*base, "remove", "https://added.example/rss", cwd=tmp_path)
@@ -341,6 +342,66 @@ async def test_a_second_process_on_the_same_sqlite_file_is_refused(
 
 async def test_db_prune_reports_what_it_removed(tmp_path: Path, sqlite_url: str) -> None:
     config = write_config(tmp_path / "monitor.toml", database_url=sqlite_url, feeds=[])
+    assert (await monitor("--config", str(config), "db", "upgrade", cwd=tmp_path))[0] == 0
     status, out, err = await monitor("--config", str(config), "db", "prune", cwd=tmp_path)
     assert status == 0, err
     assert out.strip() == "emptied 0 article text(s), deleted 0 delivered alert(s)"
+
+
+async def test_a_read_command_with_another_config_leaves_the_feeds_alone(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    production = write_config(
+        tmp_path / "monitor.toml", database_url=sqlite_url, feeds=["http://127.0.0.1:9/a.xml"]
+    )
+    other = write_config(
+        tmp_path / "other.toml", database_url=sqlite_url, feeds=["http://127.0.0.1:9/b.xml"]
+    )
+    status, _, err = await monitor("--config", str(production), "once", cwd=tmp_path)
+    assert status == 0, err
+    for command in (["webhooks", "list"], ["db", "prune"], ["alerts", "list"], ["feeds", "list"]):
+        status, out, err = await monitor("--config", str(other), *command, cwd=tmp_path)
+        assert status == 0, err
+    [row] = [line for line in out.splitlines() if "a.xml" in line]
+    assert row.startswith("failing")  # still polled: not disabled by the other config
+    assert "b.xml" not in out
+
+
+async def test_a_read_command_refuses_an_older_schema_and_leaves_it(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from monitor.store.engine import alembic_config, open_engine
+
+    engine = open_engine(sqlite_url)
+
+    async def schema_version() -> str:
+        async with engine.connect() as connection:
+            return str(
+                (
+                    await connection.execute(text("SELECT version_num FROM alembic_version"))
+                ).scalar_one()
+            )
+
+    def upgrade_to_0005(connection: Any) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+
+    async with engine.begin() as connection:
+        await connection.run_sync(upgrade_to_0005)
+    config = write_config(tmp_path / "monitor.toml", database_url=sqlite_url, feeds=[])
+    try:
+        for command_line in (["alerts", "list"], ["feeds", "list"], ["stories", "list"]):
+            status, out, err = await monitor("--config", str(config), *command_line, cwd=tmp_path)
+            assert (status, out) == (1, ""), err
+            assert "the database schema (0005) is older than this monitor's (0006)" in err
+            assert "monitor db upgrade" in err
+            assert await schema_version() == "0005"
+        status, _, err = await monitor("--config", str(config), "db", "upgrade", cwd=tmp_path)
+        assert status == 0, err
+        assert await schema_version() == "0006"
+    finally:
+        await engine.dispose()

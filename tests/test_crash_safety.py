@@ -402,16 +402,18 @@ def write_lock_once_created(database: Path, table: str) -> sqlite3.Connection | 
     return None
 
 
-async def test_killed_during_the_first_migration(
+async def test_killed_right_after_the_first_migration_committed(
     site: Site,
     hooks: FlakyReceiver,
     daemons: Callable[[Path], Daemon],
     tmp_path: Path,
     sqlite_url: str,
 ) -> None:
-    """The first start creates the schema. The test takes SQLite's write lock the moment the
-    first table of the application is visible, which stops the migration wherever it is, and
-    kills the daemon there. The next start must still build a working database."""
+    """The first start creates the schema in one transaction, so its first table becomes
+    visible only when the whole migration has committed. The test takes SQLite's write lock at
+    that moment, before the daemon writes anything else, and kills it there. The next start
+    must find the schema complete and go on. (A kill in the middle of a migration is the
+    PostgreSQL test below.)"""
     story = Story.make(0)
     site.handle(story.path, plain_page(story))
     feed = site.serve("/feed.xml", rss([story.item(site)]))
@@ -432,3 +434,56 @@ async def test_killed_during_the_first_migration(
     lock.close()
     await finish(daemon, config, hooks, {story.path})
     await assert_each_story_arrived_under_one_id(config, hooks, {story.path})
+
+
+@pytest.mark.postgres
+async def test_killed_in_the_middle_of_the_first_migration(
+    site: Site,
+    hooks: FlakyReceiver,
+    daemons: Callable[[Path], Daemon],
+    tmp_path: Path,
+    postgres_url: str,
+) -> None:
+    """The test creates the ``alerts`` table in a transaction it keeps open: the daemon's
+    first migration creates ``feeds`` and ``articles``, then waits on that name. The test kills
+    the daemon once ``pg_stat_activity`` shows its CREATE TABLE waiting, then rolls its own
+    table back; the daemon's server process finds its client gone and rolls back the half-made
+    schema. The next start must build a working database."""
+    story = Story.make(0)
+    site.handle(story.path, plain_page(story))
+    feed = site.serve("/feed.xml", rss([story.item(site)]))
+    locker = await asyncpg.connect(asyncpg_dsn(postgres_url))
+    watcher = await asyncpg.connect(asyncpg_dsn(postgres_url))
+    transaction = locker.transaction()
+    await transaction.start()
+    await locker.execute("CREATE TABLE alerts (id integer)")
+
+    async def migration_waits() -> bool:
+        waiting = await watcher.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE '%CREATE TABLE alerts%'"
+        )
+        return bool(waiting)
+
+    try:
+        config = crash_config(tmp_path, database_url=postgres_url, feeds=[feed], receiver=hooks)
+        daemon = daemons(config)
+        await daemon.start()
+        await eventually(migration_waits, 60, "the migration never waited", daemon)
+        # Its transaction holds the tables it made so far, uncommitted (invisible to others).
+        held = await watcher.fetchval(
+            "SELECT count(DISTINCT l.relation) FROM pg_locks l JOIN pg_stat_activity a "
+            "USING (pid) WHERE a.query LIKE '%CREATE TABLE alerts%' AND l.granted "
+            "AND l.mode = 'AccessExclusiveLock' AND l.locktype = 'relation'"
+        )
+        assert held >= 2  # feeds, articles and their indexes
+
+        await daemon.kill()
+
+        await transaction.rollback()
+        await finish(daemon, config, hooks, {story.path})
+    finally:
+        await locker.close()
+        await watcher.close()
+    await assert_each_story_arrived_under_one_id(config, hooks, {story.path})
+    assert len(hooks.deliveries) == 1

@@ -352,3 +352,40 @@ async def test_one_byte_every_five_seconds_is_cut_off_with_the_default_limits(si
         with pytest.raises(FetchError, match=r"timed out \(limit 60 s for the whole fetch\)"):
             await fetch(http, site.handle("/trickle.xml", trickle), settings)
     assert time.perf_counter() - started < 62
+
+
+async def test_publishers_cookies_are_not_kept(site: Site) -> None:
+    """One client serves every publisher: none gets its cookies back, nor sees another's."""
+    dns = ScriptedResolver(["127.0.0.1"])
+    site.serve("/a.xml", "<rss/>", headers={"Set-Cookie": "session=tracking-id; Path=/"})
+    site.serve("/b.xml", "<rss/>")
+    base = site.url("/").replace("127.0.0.1", "news.test")
+    async with open_http_session(LIMITS, resolver=dns) as http:
+        await fetch(http, base + "a.xml", LIMITS)
+        await fetch(http, base + "b.xml", LIMITS)
+        await fetch(http, base + "a.xml", LIMITS)
+    assert [request.headers.get("Cookie") for request in site.requests] == [None, None, None]
+
+
+async def test_validators_do_not_follow_a_redirect_to_another_host(site: Site) -> None:
+    dns = ScriptedResolver(["127.0.0.1"])
+    port = site.server.port
+    site.serve("/same", "", status=302, headers={"Location": "/feed.xml"})
+    site.serve("/away", "", status=302, headers={"Location": f"http://other.test:{port}/feed.xml"})
+    site.serve("/feed.xml", "<rss/>")
+    base = site.url("/").replace("127.0.0.1", "news.test")
+    validators = {"etag": '"v1"', "last_modified": "Sat, 27 Jan 2024 10:00:00 GMT"}
+    async with open_http_session(LIMITS, resolver=dns) as http:
+        await fetch(http, base + "same", LIMITS, **validators)
+        await fetch(http, base + "away", LIMITS, **validators)
+    sent = [
+        (request.host.split(":")[0], request.path, request.headers.get("If-None-Match"))
+        for request in site.requests
+    ]
+    assert sent == [
+        ("news.test", "/same", '"v1"'),
+        ("news.test", "/feed.xml", '"v1"'),  # the same host: its own validators
+        ("news.test", "/away", '"v1"'),
+        ("other.test", "/feed.xml", None),
+    ]
+    assert site.requests[-1].headers.get("If-Modified-Since") is None

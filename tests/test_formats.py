@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from monitor.deliver.formats import MAX_SUMMARY, render
@@ -133,3 +134,38 @@ def test_a_long_digest_in_chat_counts_every_story_it_leaves_out() -> None:
         assert all(line.startswith("• ") and "news.example" in line for line in shown)
         assert more == f"…and {25 - len(shown)} more"
         assert 0 < len(shown) < 25
+
+
+HOSTILE_URL = "https://news.example/a?x=1>|<https://evil.example|click here>&y=2"
+HOSTILE_TITLE = "Talks] (https://evil.example) <!channel> | *bold*"
+SLACK_LINK = re.compile(r"<([^<>|]*)\|([^<>]*)>")
+DISCORD_LINK = re.compile(r"\[((?:\\.|[^\]\\])*)\]\(([^()\s]*)\)")
+
+
+def test_a_hostile_url_or_title_cannot_break_out_of_a_slack_link() -> None:
+    alert = {**ALERT, "url": HOSTILE_URL, "title": HOSTILE_TITLE}
+    digest = {"id": "d1", "type": "digest", "stories": [alert]}
+    for body in (render(alert, "slack"), render(digest, "slack")):
+        text = next(b["text"]["text"] for b in body["blocks"] if b["type"] == "section")
+        [(url, _label)] = SLACK_LINK.findall(text)  # one link, and only the story's
+        unescaped = url.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        assert unescaped.replace("%7C", "|") == HOSTILE_URL
+        assert "evil" not in SLACK_LINK.sub("", text)
+
+
+def test_a_hostile_url_or_title_cannot_break_out_of_a_discord_link() -> None:
+    digest = {
+        "id": "d1",
+        "type": "digest",
+        "stories": [
+            {
+                **ALERT,
+                "url": "https://news.example/a) [x](https://evil.example",
+                "title": HOSTILE_TITLE,
+            }
+        ],
+    }
+    description = render(digest, "discord")["embeds"][0]["description"]
+    [(_label, url)] = DISCORD_LINK.findall(description)
+    assert url.startswith("https://news.example/a%29")
+    assert "https://evil.example)" not in DISCORD_LINK.sub("", description)

@@ -114,3 +114,45 @@ def test_article_pages_are_decoded_as_browsers_do() -> None:
     # A wrong label falls through to the next clue; with none left, trafilatura guesses.
     assert decode_page(html.encode("cp1251"), "utf-8") == html
     assert decode_page("<p>déjà</p>".encode("cp1252"), "utf-8") == "<p>déjà</p>".encode("cp1252")
+
+
+POISON_LEAD = "Iraqi and American officials discussed the withdrawal of U.S. troops in Baghdad."
+
+
+async def test_a_poisoned_entry_never_stops_its_feed(
+    site: Site, receiver: Receiver, fixtures_dir: Path, make_settings: Any
+) -> None:
+    """Links with hosts no IDNA encoder takes, and pages in charsets that are no WHATWG
+    encoding, fall back to the feed's text; the feed and its other entries go on."""
+    page = "<html><head>{meta}</head><body><article><p>{text}</p></article></body></html>"
+    header = site.serve(
+        "/punycode-header",
+        page.format(meta="", text=POISON_LEAD * 5),
+        content_type="text/html; charset=punycode",
+    )
+    meta = site.serve(
+        "/punycode-meta",
+        page.format(meta="<meta charset=punycode>", text=POISON_LEAD * 5),
+        content_type="text/html",
+    )
+    links = [
+        "http://news..example/x",
+        "http://" + "a" * 64 + ".example/x",
+        header,
+        meta,
+    ]
+    poisoned = tuple(
+        Item(
+            title=f"Iraq talks, part {n}: U.S. troop withdrawal", link=link, description=POISON_LEAD
+        )
+        for n, link in enumerate(links)
+    )
+    feed = serve_seed(site, fixtures_dir, extra=poisoned)
+    with structlog.testing.capture_logs([structlog.contextvars.merge_contextvars]) as logs:
+        report = await run_once(make_settings([feed], receiver.url))
+    assert (report.cycle.feeds, report.cycle.failed) == (1, 0)
+    assert report.cycle.new_articles == 1 + len(links)  # each stored, with the feed's text
+    assert report.delivery.sent >= 1
+    refused = {e["article_url"] for e in logs if e["event"].startswith("article fetch refused")}
+    assert refused == set(links[:2])
+    assert not [e for e in logs if e["event"] in ("feed check crashed", "feed check failed")]

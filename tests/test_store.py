@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from alembic import command
 from monitor.records import NewArticle, TopicMatch
 from monitor.store.engine import alembic_config, open_engine, upgrade_schema
 from monitor.store.facade import Store

@@ -22,8 +22,8 @@ from monitor.app.pipeline import CycleReport, PipelineContext, poll_feeds
 from monitor.app.resources import open_pipeline
 from monitor.deliver.sender import DeliveryReport
 from monitor.settings import Settings
-from monitor.store.engine import redacted
 from monitor.store.single_process import sole_sqlite_user
+from monitor.text.redact import redact_url
 from monitor.triggers import schedule_trigger
 
 log = structlog.get_logger(__name__)
@@ -141,7 +141,7 @@ async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> N
                 liveness.scheduler_running = True
                 log.info(
                     "monitor started",
-                    database=redacted(settings.database_url),
+                    database=redact_url(settings.database_url),
                     feeds=len(settings.feeds),
                     topics=[t.name for t in settings.topics],
                 )

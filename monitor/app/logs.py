@@ -1,4 +1,5 @@
-"""Structured logging: readable on a terminal, JSON lines in containers and pipes."""
+"""Structured logging: readable on a terminal, JSON lines in containers and pipes; every line,
+ours or a library's, redacted on its way out."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import sys
 from typing import Literal, TextIO, cast
 
 import structlog
+
+from monitor.text.redact import redact
 
 LOG_LEVELS = {
     "debug": logging.DEBUG,
@@ -26,6 +29,32 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+def redact_event(
+    _logger: object, _method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """A structlog processor masking secrets in every value of a line, tracebacks included."""
+    return {key: _redacted(value) for key, value in event.items()}
+
+
+def _redacted(value: object) -> object:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, (list, tuple)):
+        return [_redacted(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, BaseException):
+        return redact(f"{type(value).__name__}: {value}")
+    return value
+
+
+class RedactingFormatter(logging.Formatter):
+    """The standard library's lines (APScheduler, Alembic, aiohttp), redacted like ours."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def configure_logging(
     log_format: Literal["auto", "console", "json"] = "auto", level: str = "info"
 ) -> None:
@@ -41,7 +70,10 @@ def configure_logging(
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info if use_json else structlog.dev.set_exc_info,
+            # Tracebacks become text before redaction, on a terminal too: an exception's message
+            # may quote a URL with its token.
+            structlog.processors.format_exc_info,
+            redact_event,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(LOG_LEVELS[level]),
@@ -50,4 +82,10 @@ def configure_logging(
         cache_logger_on_first_use=False,
     )
     # Libraries that log through the standard library (APScheduler, Alembic) stay quiet but visible.
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
+    # (Like logging.basicConfig, this leaves a root logger that already has handlers alone.)
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(cast(TextIO, _CurrentStderr()))
+        handler.setFormatter(RedactingFormatter("%(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)

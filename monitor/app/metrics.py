@@ -34,6 +34,13 @@ class Metrics:
         self.entries = Counter(
             "monitor_feed_entries_parsed", "Entries read from feeds.", registry=registry
         )
+        self.entry_failures = Counter(
+            "monitor_entry_failures",
+            "Feed entries a stage failed on, by stage (article: the feed's text was used "
+            "instead; entry: the entry is tried again at the next check).",
+            ["stage"],
+            registry=registry,
+        )
         self.attempts = Counter(
             "monitor_delivery_attempts",
             "Webhook delivery attempts by outcome (delivered, retry, dead, held).",

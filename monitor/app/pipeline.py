@@ -3,7 +3,8 @@
 fetch (conditional) → parse → topic prefilter on title + summary → new? → fetch and extract the
 article page → match again on the full text → summarise and fingerprint → store the article in
 its story, with its alerts, in one transaction. Every stage but fetching and storing is a pure
-function.
+function. The entry stages live in ``entries.py``, each entry contained there: one entry's
+failure never fails the feed's check.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from datetime import datetime
 import aiohttp
 import structlog
 
+from monitor.app.entries import contained_entry
 from monitor.app.metrics import Metrics
 from monitor.deliver.webhook import Endpoint
 from monitor.fetch.http import (
-    PAGE_ACCEPT,
     Fetched,
     FetchError,
     FetchRefusedError,
@@ -38,16 +39,13 @@ from monitor.fetch.schedule import (
     success_delay,
 )
 from monitor.fetch.slots import FetchSlots
-from monitor.match.summary import summarise
-from monitor.match.topic import Topic, match_topic
-from monitor.parse.article import ExtractionError, decode_page, extract_page
+from monitor.match.topic import Topic
 from monitor.parse.feed import FeedParseError, parse_feed
-from monitor.parse.urls import canonical_url
-from monitor.records import ExtractedPage, Feed, FeedEntry, NewArticle
+from monitor.records import Feed, FeedEntry
 from monitor.settings import Settings
 from monitor.store.facade import Store
 from monitor.store.feeds import UnchangedCheck
-from monitor.stories.fingerprint import fingerprint
+from monitor.text.redact import redact
 
 log = structlog.get_logger(__name__)
 
@@ -79,6 +77,7 @@ class FeedReport:
     alerts: int = 0
     outcome: str = "ok"  # ok, unchanged, error, refused, gone
     entries: int = 0
+    failed_entries: int = 0  # entries a stage failed on; tried again at the next check
     seconds: float = 0.0
 
 
@@ -175,11 +174,17 @@ async def _refresh(
         log.warning("feed is ill-formed but readable", error=parsed.warning)
     slots = asyncio.Semaphore(context.settings.poll.article_concurrency)
 
-    async def bounded(entry: FeedEntry) -> tuple[int, int, int]:
+    async def bounded(entry: FeedEntry) -> tuple[int, int, int] | None:
         async with slots:
-            return await process_entry(context, feed, parsed.title, entry)
+            return await contained_entry(context, feed, parsed.title, entry)
 
-    outcomes = await asyncio.gather(*(bounded(entry) for entry in parsed.entries))
+    results = await asyncio.gather(*(bounded(entry) for entry in parsed.entries))
+    outcomes = [result for result in results if result is not None]
+    failed = len(results) - len(outcomes)
+    if failed:
+        # Forget the validators and the body's hash, so the next check reads the entries
+        # again and retries the failed ones (those stored meanwhile are known, and skipped).
+        fetched, body_hash = replace(fetched, etag=None, last_modified=None), None
     now = context.clock()
     poll = context.settings.poll
     interval = publishing_interval(
@@ -204,97 +209,18 @@ async def _refresh(
         new_articles=sum(new for new, _, _ in outcomes),
         matches=sum(matches for _, matches, _ in outcomes),
         alerts=sum(alerts for _, _, alerts in outcomes),
+        failed_entries=failed,
     )
     log.info(
         "feed checked",
         entries=len(parsed.entries),
+        failed_entries=failed,
         new_articles=report.new_articles,
         matches=report.matches,
         alerts=report.alerts,
         interval_seconds=interval,
     )
     return report
-
-
-async def process_entry(
-    context: PipelineContext, feed: Feed, feed_title: str, entry: FeedEntry
-) -> tuple[int, int, int]:
-    """Take one entry through the article stages; returns (new articles, matches, alerts)."""
-    lead = entry.summary or entry.content
-    candidates = [
-        topic for topic in context.topics if match_topic(topic, entry.title, lead).matched
-    ]
-    if not candidates:
-        return 0, 0, 0
-    canonical = canonical_url(entry.url)
-    if await context.store.is_known(feed.id, entry.guid, canonical):
-        return 0, 0, 0
-    with structlog.contextvars.bound_contextvars(article_url=entry.url):
-        page = await read_article(context, feed, entry.url)
-    text = page.text if page is not None else entry.content or entry.summary
-    # The feed's own lead stays part of the evidence: a page that extracts badly must not lose
-    # a story the prefilter already recognised, but its full text can add terms or veto.
-    evidence = f"{lead}\n{text}" if lead and lead not in text else text
-    title = entry.title or (page.title if page else "") or entry.url
-    matches = tuple(m for topic in candidates if (m := match_topic(topic, title, evidence)).matched)
-    matched_topics = [topic for topic in candidates if any(m.topic == topic.name for m in matches)]
-
-    def relevance(sentence: str) -> float:
-        return sum(topic.relevance(sentence) for topic in matched_topics)
-
-    stories = context.settings.stories
-    article = NewArticle(
-        feed_id=feed.id,
-        guid=entry.guid,
-        url=entry.url,
-        canonical_url=canonical,
-        title=title,
-        summary=summarise(text, relevance) or entry.summary,
-        text=text,
-        published_at=entry.published_at or (page.published_at if page else None),
-        language=page.language if page else None,
-        matches=matches,
-        fingerprint=fingerprint(title, text, lead=entry.summary, lead_words=stories.lead_words),
-        source_title=feed_title,
-    )
-    now = context.clock()
-
-    def recipients(topic: str) -> list[str]:
-        return [endpoint.name for endpoint in context.endpoints if endpoint.wants(topic)]
-
-    updates = {endpoint.name for endpoint in context.endpoints if endpoint.story_updates}
-    alerts = await context.store.save_article(
-        article, recipients, now, stories=stories, story_updates=updates
-    )
-    if alerts is None:
-        return 0, 0, 0  # another feed stored the same story a moment ago
-    if matches:
-        log.info(
-            "article matched",
-            article_url=entry.url,
-            topics=[m.topic for m in matches],
-            score=max(m.score for m in matches),
-            alerts=alerts,
-        )
-    return 1, len(matches), alerts
-
-
-async def read_article(context: PipelineContext, feed: Feed, url: str) -> ExtractedPage | None:
-    """Fetch and extract an article page; None (and a warning) when the page cannot be used.
-
-    A refused link is counted against the feed that carried it.
-    """
-    try:
-        async with context.fetch_slots.hold(url):
-            fetched = await fetch(context.http, url, context.settings.fetch, accept=PAGE_ACCEPT)
-        return extract_page(decode_page(fetched.body, fetched.charset), fetched.url)
-    except FetchRefusedError as error:
-        log.warning("article fetch refused; using the feed's text", reason=str(error))
-        await context.store.count_refusal(feed.id)
-        return None
-    except (FetchError, ExtractionError) as error:
-        log.warning("article page unusable; using the feed's text", error=str(error))
-        return None
 
 
 def _next_check(
@@ -355,7 +281,8 @@ async def _failed(
 ) -> FeedReport:
     """Record a failed check: refusals are counted, 410 Gone disables the feed, and the next
     try backs off exponentially, never sooner than a Retry-After."""
-    reason = f"internal error: {type(error).__name__}: {error}" if internal else str(error)
+    # The reason is stored and printed by `monitor feeds list`: no secret of the feed's URL.
+    reason = redact(f"internal error: {type(error).__name__}: {error}" if internal else str(error))
     status = error.status if isinstance(error, HTTPStatusError) else None
     gone = status == 410
     if gone:

@@ -14,8 +14,9 @@ from monitor.fetch.http import open_http_session
 from monitor.fetch.slots import FetchSlots
 from monitor.match.topic import Topic
 from monitor.settings import Settings
-from monitor.store.engine import DatabaseError, open_engine, upgrade_schema
+from monitor.store.engine import DatabaseError, open_engine, schema_problem, upgrade_schema
 from monitor.store.facade import Store
+from monitor.text.redact import redact, redact_url
 
 
 def utc_now() -> datetime:
@@ -23,28 +24,40 @@ def utc_now() -> datetime:
 
 
 @asynccontextmanager
-async def open_store(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Store]:
-    """The store on the configured database, migrated to the current schema."""
+async def open_store(
+    settings: Settings, *, migrate: bool = True, require_current: bool = False
+) -> AsyncIterator[Store]:
+    """The store on the configured database, migrated to the current schema; with
+    ``require_current`` (the commands that only read) never migrated, and refused unless its
+    schema is the one this code expects."""
     engine = open_engine(settings.database_url)
     try:
-        if migrate:
+        if migrate and not require_current:
             await upgrade_schema(engine)
+        elif require_current and (problem := await schema_problem(engine)):
+            raise DatabaseError(problem)
         yield Store(engine)
     except (SQLAlchemyError, OSError) as error:
-        raise DatabaseError(f"database {engine.url!r} failed: {error}") from error
+        shown = redact_url(settings.database_url)
+        raise DatabaseError(redact(f"database {shown} failed: {error}")) from error
     finally:
         await engine.dispose()
 
 
 @asynccontextmanager
 async def open_pipeline(
-    settings: Settings, clock: Callable[[], datetime] = utc_now
+    settings: Settings, clock: Callable[[], datetime] = utc_now, *, prepare: bool = True
 ) -> AsyncIterator[PipelineContext]:
-    """The store, the HTTP client and the compiled topics; config feeds synced into the store."""
+    """The store, the HTTP clients and the compiled topics. With ``prepare`` (``run`` and
+    ``once``) the schema is migrated and the config's feeds and endpoints are synced into the
+    store; without it (every other command) the store is used as it is, and refused if its
+    schema is not the current one: a command run with another config file must not disable
+    the daemon's feeds."""
     endpoints = configured_endpoints(settings.all_webhooks())
-    async with open_store(settings) as store:
-        await store.sync_config_feeds([(f.url, f.name) for f in settings.feeds], clock())
-        await store.ensure_endpoints([endpoint.name for endpoint in endpoints])
+    async with open_store(settings, require_current=not prepare) as store:
+        if prepare:
+            await store.sync_config_feeds([(f.url, f.name) for f in settings.feeds], clock())
+            await store.ensure_endpoints([endpoint.name for endpoint in endpoints])
         async with (
             open_http_session(settings.fetch) as http,
             open_webhook_session(settings.fetch.user_agent) as webhooks,

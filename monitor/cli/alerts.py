@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from monitor.cli.output import print_table, when
+from monitor.text.redact import redact, redact_url
 
 if TYPE_CHECKING:  # imported where used, so that ``--help`` loads no HTTP or database stack
     from monitor.deliver.webhook import Endpoint
@@ -75,7 +76,7 @@ def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
 
     async def go() -> int:
         now = datetime.now(UTC)
-        async with open_store(settings) as store:
+        async with open_store(settings, require_current=True) as store:
             if args.alerts_command == "show":
                 detail = await store.alert_detail(args.id)
                 if detail is None:
@@ -101,7 +102,7 @@ def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
                     ],
                 )
                 print()
-                print(json.dumps(detail.payload, ensure_ascii=False, indent=2))
+                print(redact(json.dumps(detail.payload, ensure_ascii=False, indent=2)))
                 return EXIT_OK
             if args.alerts_command == "retry":
                 count = await store.retry_alerts(now, ids=args.ids, dead=args.dead)
@@ -139,10 +140,10 @@ def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.app.jobs import deliver_pending, queue_digest
     from monitor.app.resources import open_pipeline
     from monitor.deliver.payloads import iso_utc
-    from monitor.deliver.webhook import post_alert, shown_url
+    from monitor.deliver.webhook import post_alert
 
     async def go() -> int:
-        async with open_pipeline(settings) as context:
+        async with open_pipeline(settings, prepare=False) as context:
             endpoints = {endpoint.name: endpoint for endpoint in context.endpoints}
             if args.webhooks_command == "list":
                 states = await context.store.endpoint_states()
@@ -157,7 +158,7 @@ def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> int:
                             f"{e.digest} {e.timezone}" if e.takes_digest else "-",
                             str(states[e.name].pending if e.name in states else 0),
                             str(states[e.name].dead if e.name in states else 0),
-                            shown_url(e.url),
+                            redact_url(e.url),
                         ]
                         for e in endpoints.values()
                     ]
@@ -188,6 +189,7 @@ def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> int:
                         file=sys.stderr,
                     )
                     return EXIT_FAILURE
+                await context.store.ensure_endpoints([endpoint.name])
                 digest_id = await queue_digest(context, endpoint)
                 if digest_id is None:
                     print(f"no digest-level stories for {endpoint.name} since its last digest")
@@ -220,7 +222,10 @@ def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> int:
                     f"HTTP {result.status_code} in {result.duration_ms} ms"
                 )
                 return EXIT_OK
-            print(f"monitor: test event to {endpoint.name} failed: {result.error}", file=sys.stderr)
+            print(
+                f"monitor: test event to {endpoint.name} failed: {redact(result.error or '')}",
+                file=sys.stderr,
+            )
             return EXIT_FAILURE
 
     return asyncio.run(go())
@@ -247,13 +252,12 @@ def _state(endpoint: Endpoint, disabled_reason: str | None) -> str:
 
 def cmd_check_config(settings: Settings, _args: argparse.Namespace) -> int:
     """The configuration as the daemon sees it, file and environment merged, secrets hidden."""
-    from monitor.deliver.webhook import shown_url
-    from monitor.store.engine import redacted
 
     effective = settings.model_dump(mode="json")  # SecretStr values come out as "**********"
-    effective["database_url"] = redacted(settings.database_url)
-    effective["webhook_url"] = shown_url(settings.webhook_url) if settings.webhook_url else None
-    for webhook in effective.get("webhooks", []):
-        webhook["url"] = shown_url(webhook["url"])
+    effective["database_url"] = redact_url(settings.database_url)
+    effective["webhook_url"] = redact_url(settings.webhook_url) if settings.webhook_url else None
+    for section in ("webhooks", "feeds"):
+        for item in effective.get(section, []):
+            item["url"] = redact_url(item["url"])
     print(json.dumps(effective, ensure_ascii=False, indent=2))
     return EXIT_OK

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from monitor.service import feeds, opml
 from monitor.service.context import ServiceError, Services
+from monitor.text.redact import redact, redact_url
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 BAR_WIDTH = 30
@@ -18,7 +19,7 @@ async def change_feeds(services: Services, args: argparse.Namespace) -> int:
     try:
         return await _change(services, args)
     except ServiceError as error:
-        print(f"monitor: {error}", file=sys.stderr)
+        print(f"monitor: {redact(str(error))}", file=sys.stderr)
         return EXIT_FAILURE
 
 
@@ -30,13 +31,16 @@ async def _change(services: Services, args: argparse.Namespace) -> int:
         return await _import(services, args)
     if args.feeds_command == "add":
         change = await feeds.add_feed(services, args.url, args.name)
-        print(f"added {args.url}" if change.added else f"{args.url} was already there; enabled")
+        shown = redact_url(args.url)
+        print(f"added {shown}" if change.added else f"{shown} was already there; enabled")
         return EXIT_OK
     if not await feeds.remove_feed_by_url(services, args.url):
-        print(f"monitor: no feed {args.url}", file=sys.stderr)
+        print(f"monitor: no feed {redact_url(args.url)}", file=sys.stderr)
         return EXIT_FAILURE
     again = " (it is in the config file, so it returns at the next start)"
-    print(f"removed {args.url}" + (again if feeds.in_config(services, args.url) else ""))
+    print(
+        f"removed {redact_url(args.url)}" + (again if feeds.in_config(services, args.url) else "")
+    )
     return EXIT_OK
 
 
@@ -53,7 +57,7 @@ async def _import(services: Services, args: argparse.Namespace) -> int:
         )
     except opml.ImportRefusedError as refused:
         _print_report(refused.report)
-        print(f"monitor: {refused}", file=sys.stderr)
+        print(f"monitor: {redact(str(refused))}", file=sys.stderr)
         return EXIT_FAILURE
     bar.done()
     _print_report(report)

@@ -16,6 +16,7 @@ from monitor import __version__
 from monitor.cli.alerts import add_outbox_commands, cmd_alerts, cmd_check_config, cmd_webhooks
 from monitor.cli.output import print_table, when
 from monitor.cli.stories import add_story_commands, cmd_stories
+from monitor.text.redact import redact
 
 # Each command imports what it uses, so that ``--help``, ``topics check`` and ``classify`` start
 # in a tenth of a second and never load the database or HTTP stacks (nor trafilatura).
@@ -108,21 +109,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
     except ConfigError as error:
-        print(f"monitor: {error}", file=sys.stderr)
+        print(f"monitor: {redact(str(error))}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings.log_format, settings.log_level)
     handler = HANDLERS[args.command]
     try:
         return handler(settings, args)
     except ConfigError as error:
-        print(f"monitor: {error}", file=sys.stderr)
+        print(f"monitor: {redact(str(error))}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
     except Exception as error:
         if not _is_database_error(error):
             raise
-        print(f"monitor: {error}", file=sys.stderr)
+        print(f"monitor: {redact(str(error))}", file=sys.stderr)
         return EXIT_FAILURE
 
 
@@ -139,7 +140,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         asyncio.run(run_daemon(settings))
     except StartupError as error:
-        print(f"monitor: {error}", file=sys.stderr)
+        print(f"monitor: {redact(str(error))}", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
 
@@ -216,7 +217,7 @@ def cmd_extract(settings: Settings, args: argparse.Namespace) -> int:
             html, url = Path(source).read_bytes(), args.url
         page = extract_page(html, url)
     except (OSError, FetchError, ExtractionError) as error:
-        print(f"monitor: cannot extract {source}: {error}", file=sys.stderr)
+        print(f"monitor: cannot extract {redact(source)}: {redact(str(error))}", file=sys.stderr)
         return EXIT_FAILURE
     print(
         json.dumps(
@@ -250,13 +251,11 @@ def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.app.resources import open_store, utc_now
     from monitor.cli.feeds import change_feeds
     from monitor.service.context import Services
-    from monitor.service.redact import shown
 
     async def go() -> int:
-        async with open_store(settings) as store:
+        async with open_store(settings, require_current=True) as store:
             if args.feeds_command in ("add", "remove", "import", "export"):
                 return await change_feeds(Services.over(store, settings, utc_now), args)
-            await store.sync_config_feeds([(f.url, f.name) for f in settings.feeds], utc_now())
             print_table(
                 ["STATUS", "HTTP", "ERRORS", "REFUSED", "NEXT CHECK", "URL", "LAST ERROR"],
                 [
@@ -266,8 +265,8 @@ def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
                         str(f.error_count),
                         str(f.refusal_count),
                         "-" if not f.enabled else when(f.next_check_at),
-                        shown(f.url) + (f" -> {shown(f.fetch_url)}" if f.fetch_url else ""),
-                        shown(f.disabled_reason or f.last_error),
+                        f.url + (f" -> {f.fetch_url}" if f.fetch_url else ""),
+                        f.disabled_reason or f.last_error or "",
                     ]
                     for f in await store.list_feeds()
                 ],
@@ -303,7 +302,7 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
             from monitor.app.jobs import prune_old
             from monitor.app.resources import open_pipeline
 
-            async with open_pipeline(settings) as context:
+            async with open_pipeline(settings, prepare=False) as context:
                 pruned = await prune_old(context)
             print(
                 f"emptied {pruned.article_texts} article text(s), "

@@ -1,8 +1,10 @@
-"""How the command line prints: times and plain-text tables."""
+"""How the command line prints: times and plain-text tables, every cell redacted."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+
+from monitor.text.redact import redact
 
 
 def when(moment: datetime | None) -> str:
@@ -11,7 +13,9 @@ def when(moment: datetime | None) -> str:
 
 
 def print_table(header: list[str], rows: list[list[str]]) -> None:
-    """Columns padded to their widest cell, two spaces apart."""
+    """Columns padded to their widest cell, two spaces apart; secrets in a cell (a feed URL's
+    API key, an error that quotes a URL) are masked."""
+    rows = [[redact(str(cell)) for cell in row] for row in rows]
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print(

@@ -39,7 +39,7 @@ def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.service.stories import why
 
     async def go() -> int:
-        async with open_store(settings) as store:
+        async with open_store(settings, require_current=True) as store:
             if args.stories_command == "split":
                 return await _split(store, settings, args.article)
             if args.stories_command == "show":

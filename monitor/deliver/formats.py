@@ -114,10 +114,25 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def slack_link(url: str, text: str) -> str:
+    """``<url|text>`` that no character of a publisher's URL or title can break out of: Slack
+    reads ``&``, ``<`` and ``>`` as escapes, and the first ``|`` as the end of the URL."""
+    return f"<{_slack_escape(url).replace('|', '%7C')}|{_slack_escape(text)}>"
+
+
+def discord_link(url: str, text: str) -> str:
+    """``[text](url)`` in Discord's markdown, with the brackets of the text escaped and the
+    characters that would end the URL percent-encoded."""
+    for char, code in ((" ", "%20"), ("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E")):
+        url = url.replace(char, code)
+    escaped = "".join(f"\\{c}" if c in "[]()\\*_~`|>" else c for c in text)
+    return f"[{escaped}]({url})"
+
+
 def _slack(payload: dict[str, Any]) -> dict[str, Any]:
     if payload.get("type") == "digest":
         lines = [
-            f"• <{story['url']}|{_slack_escape(story['title'])}> — {_slack_escape(_source(story))}"
+            f"• {slack_link(story['url'], story['title'])} — {_slack_escape(_source(story))}"
             for story in payload["stories"]
         ]
         heading = f"Digest: {len(payload['stories']) + payload.get('more_stories', 0)} stories"
@@ -132,8 +147,8 @@ def _slack(payload: dict[str, Any]) -> dict[str, Any]:
                 },
             ],
         }
-    title = _slack_escape(_headline(payload))
-    link = f"<{payload['url']}|{title}>" if payload.get("url") else title
+    headline = _headline(payload)
+    link = slack_link(payload["url"], headline) if payload.get("url") else _slack_escape(headline)
     context = " · ".join(
         part
         for part in (
@@ -164,7 +179,7 @@ def _slack(payload: dict[str, Any]) -> dict[str, Any]:
 def _discord(payload: dict[str, Any]) -> dict[str, Any]:
     if payload.get("type") == "digest":
         lines = [
-            f"• [{story['title']}]({story['url']}) — {_source(story)}"
+            f"• {discord_link(story['url'], story['title'])} — {_source(story)}"
             for story in payload["stories"]
         ]
         count = len(payload["stories"]) + payload.get("more_stories", 0)

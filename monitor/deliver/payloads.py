@@ -15,6 +15,7 @@ from monitor.records import (
     StoryInfo,
     TopicMatch,
 )
+from monitor.text.redact import redact_url
 
 
 def iso_utc(moment: datetime | None) -> str | None:
@@ -81,7 +82,7 @@ def story_field(story: StoryInfo) -> dict[str, Any]:
         "sources": [
             {
                 "title": source.title,
-                "url": source.url,
+                "url": redact_url(source.url),
                 "article_title": source.article_title,
                 "article_url": source.article_url,
             }
@@ -94,7 +95,8 @@ def _article_fields(article: AlertArticle) -> dict[str, Any]:
     return {
         "title": article.title,
         "url": article.url,
-        "source": {"title": article.source_title, "url": article.source_url},
+        # The feed's URL may carry the publisher's API key: it is shown redacted.
+        "source": {"title": article.source_title, "url": redact_url(article.source_url)},
         "published_at": iso_utc(article.published_at),
         "summary": article.summary,
     }

@@ -18,7 +18,7 @@ import structlog
 
 from monitor.deliver.payloads import render_payload
 from monitor.deliver.settings import DeliverySettings
-from monitor.deliver.webhook import Endpoint, PostResult, failure_text, post_alert
+from monitor.deliver.webhook import Endpoint, PostResult, delivery_error, post_alert
 from monitor.fetch.http_dates import retry_after_seconds
 from monitor.records import PendingAlert
 from monitor.triggers import renewing
@@ -199,7 +199,9 @@ class _Sender:
                 timeout_seconds=self._settings.timeout_seconds,
             )
         except Exception as error:  # noqa: BLE001 - a poison alert is recorded, not raised
-            return PostResult(ok=False, status_code=None, error=failure_text(error))
+            return PostResult(
+                ok=False, status_code=None, error=delivery_error(error, self._endpoint.url)
+            )
 
     async def _record(self, alert: PendingAlert, result: PostResult) -> str:
         now = self._clock()

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 from standardwebhooks import Webhook
@@ -16,6 +15,7 @@ from standardwebhooks import Webhook
 from monitor.deliver.formats import Format, render
 from monitor.deliver.settings import DEFAULT_DIGEST, DEFAULT_WEBHOOK, WebhookSettings
 from monitor.records import Level
+from monitor.text.redact import redact, redact_url
 
 # Statuses whose Retry-After says when the receiver can take the alert again.
 RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})
@@ -38,7 +38,7 @@ class Endpoint:
     story_updates: bool = False
 
     def __repr__(self) -> str:  # secrets, and URLs that hold tokens, must never reach a log
-        url, secrets = shown_url(self.url), len(self.secrets)
+        url, secrets = redact_url(self.url), len(self.secrets)
         return f"Endpoint(name={self.name!r}, url={url!r}, secrets={secrets})"
 
     def wants(self, topic: str) -> bool:
@@ -64,21 +64,6 @@ class PostResult:
     def gone(self) -> bool:
         """410 Gone: the receiver says this endpoint no longer exists."""
         return self.status_code == 410
-
-
-def shown_url(url: str | None) -> str:
-    """A webhook URL fit to print: scheme and host only, since paths often hold tokens
-    (Slack's and Discord's webhook URLs are themselves secrets)."""
-    if not url:
-        return "-"
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return (
-        f"{parts.scheme}://{host}{port}/…"
-        if parts.path not in ("", "/") or parts.query
-        else f"{parts.scheme}://{host}{port}/"
-    )
 
 
 def configured_endpoints(webhooks: Sequence[WebhookSettings]) -> tuple[Endpoint, ...]:
@@ -165,9 +150,14 @@ async def post_alert(
     except TimeoutError:
         return PostResult(False, None, f"timed out after {timeout_seconds:g} s")
     except aiohttp.ClientError as error:
-        return PostResult(False, None, failure_text(error))
+        return PostResult(False, None, delivery_error(error, endpoint.url))
 
 
-def failure_text(error: BaseException) -> str:
-    """An exception as an attempt's error text: its kind and its message."""
-    return f"{type(error).__name__}: {error}"
+def delivery_error(error: BaseException, url: str | None) -> str:
+    """What went wrong with a POST, fit to store and print: aiohttp's text names the full
+    request URL, which for Slack and Discord is the secret itself."""
+    if isinstance(error, aiohttp.ClientResponseError):
+        text = f"bad response: {error.status}, {error.message}"
+    else:
+        text = f"{type(error).__name__}: {error}"
+    return redact(text.replace(url, redact_url(url)) if url else text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -93,6 +93,9 @@ def open_http_session(
     return aiohttp.ClientSession(
         connector=connector,
         headers={"User-Agent": settings.user_agent},
+        # One session serves every publisher: a shared jar would hand one site's cookies back
+        # to it across feeds and articles, and keep them all in memory.
+        cookie_jar=aiohttp.DummyCookieJar(),
         trust_env=False,  # a proxy from the environment would hide the address we connect to
         auto_decompress=True,
     )
@@ -124,6 +127,9 @@ async def fetch(
             return await _follow(session, url, settings, headers, etag, last_modified)
     except TimeoutError as error:
         raise FetchError(_timeout_reason(error, settings)) from None
+    except (UnicodeError, ValueError) as error:
+        # A URL the gate let through but the client cannot encode (an IDNA corner case).
+        raise FetchError(f"malformed URL: {type(error).__name__}: {error}") from None
     except aiohttp.ClientError as error:
         refused = refusal_reason(error)
         if refused:
@@ -151,10 +157,19 @@ async def _follow(
     )
     permanent = True
     current = url
+    origin = _host(url)
     for _hop in range(settings.max_redirects + 1):
         problem = url_problem(current, policy)
         if problem:
             raise FetchRefusedError(f"refused: {problem}")
+        if _host(current) != origin:
+            # Validators belong to the representation of the first host; another host must
+            # not get them (they may identify the reader, or match by chance and answer 304).
+            headers = {
+                name: value
+                for name, value in headers.items()
+                if name not in ("If-None-Match", "If-Modified-Since")
+            }
         async with session.get(
             current, headers=headers, allow_redirects=False, timeout=timeout
         ) as response:
@@ -224,6 +239,12 @@ async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
             raise FetchError(f"body is over the {limit}-byte limit")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _host(url: str) -> str:
+    """The host and port of ``url``, lower-cased, to tell whether a redirect left the site."""
+    parts = urlsplit(url)
+    return f"{(parts.hostname or '').lower()}:{parts.port or parts.scheme}"
 
 
 def _timeout_reason(error: TimeoutError, settings: FetchSettings) -> str:

@@ -155,6 +155,11 @@ def url_problem(url: str, policy: NetworkPolicy) -> str | None:
         return f"no host in {_clip(url)!r}"
     if "%" in host and ":" not in host:
         return f"a percent-encoded host in {_clip(url)!r}"
+    if ":" not in host:
+        try:
+            host.encode("idna")  # an empty label or one over 63 characters names no host
+        except UnicodeError as error:
+            return f"a malformed host name in {_clip(url)!r}: {error.__cause__ or error}"
     return host_problem(host, policy)
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import lxml.html
 import trafilatura
+import webencodings
 from trafilatura.settings import Document
 
 from monitor.records import ExtractedPage
@@ -24,30 +25,45 @@ BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 META_CHARSET = re.compile(rb"<meta[^>]+?charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE)
-# The WHATWG Encoding Standard reads these labels as windows-1252, as every browser does.
-WINDOWS_1252_LABELS = frozenset(
-    {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "us-ascii", "ascii"}
-)
 
 
 def decode_page(body: bytes, http_charset: str | None) -> str | bytes:
     """Decode an HTML page as a browser would (WHATWG): a byte-order mark first, then the
     server's charset, then a ``<meta charset>`` in the first 1024 bytes. Bytes when none of
-    them works, for trafilatura to guess."""
-    for mark, encoding in BOMS:
+    them works, for trafilatura to guess.
+
+    Labels are read through the WHATWG label table (``webencodings``): ``latin1`` means
+    windows-1252, and a label outside it (``punycode``, ``rot13``, ``utf-7``) is no charset at
+    all, never a Python codec that could throw or decode something else.
+    """
+    for mark, bom_encoding in BOMS:
         if body.startswith(mark):
-            return body[len(mark) :].decode(encoding, errors="replace")
+            return body[len(mark) :].decode(bom_encoding, errors="replace")
     meta = META_CHARSET.search(body[:1024])
-    for label in (http_charset, meta.group(1).decode("ascii") if meta else None):
-        if not label:
+    for label, in_page in ((http_charset, False), (meta.group(1).decode() if meta else None, True)):
+        encoding = whatwg_encoding(label, in_page=in_page)
+        if encoding is None:
             continue
-        label = label.strip().lower()
-        encoding = "windows-1252" if label in WINDOWS_1252_LABELS else label
         try:
-            return body.decode(encoding)
-        except (LookupError, UnicodeDecodeError):
-            continue
+            text, _ = encoding.codec_info.decode(body, "strict")
+        except (UnicodeError, LookupError):
+            continue  # a wrong label falls through to the next clue
+        return str(text)
     return body
+
+
+def whatwg_encoding(label: str | None, *, in_page: bool) -> webencodings.Encoding | None:
+    """The encoding a label names by the WHATWG table; None for an unknown label, or for the
+    "replacement" encoding (a page in it would decode to one U+FFFD: better to guess)."""
+    encoding = webencodings.lookup(label) if label else None
+    if encoding is None or encoding.name == "replacement":
+        return None
+    if in_page and encoding.name in ("utf-16le", "utf-16be"):
+        # A page that could be read far enough to find its <meta> is not UTF-16 (HTML §4.2.5.5).
+        return webencodings.lookup("utf-8")
+    if in_page and encoding.name == "x-user-defined":
+        return webencodings.lookup("windows-1252")
+    return encoding
 
 
 def extract_page(html: bytes | str, url: str | None = None) -> ExtractedPage:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -74,7 +75,14 @@ def read_with_feedparser(
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
+    try:
+        parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
+    except UnicodeError:
+        # feedparser encodes each character reference to UTF-8, and a reference to a
+        # surrogate (&#xD800;) raises out of it: such references become U+FFFD first.
+        parsed = feedparser.parse(
+            _valid_char_refs(body), response_headers=headers, sanitize_html=False
+        )
     raw = RawFeed(
         title=parsed.feed.get("title", ""), ttl=parsed.feed.get("ttl"), entries=parsed.entries
     )
@@ -89,12 +97,58 @@ def read_with_feedparser(
 
 
 def _parsed(raw: RawFeed, url: str, warnings: list[str]) -> ParsedFeed:
+    entries, unreadable = _entries(raw.entries)
+    if unreadable:
+        warnings = [*warnings, f"{unreadable} unreadable entries skipped"]
     return ParsedFeed(
         title=squash_spaces(raw.title) or url,
-        entries=tuple(entry for item in raw.entries if (entry := _entry(item)) is not None),
+        entries=entries,
         warning="; ".join(warnings) or None,
         ttl_seconds=_ttl_seconds(raw.ttl),
     )
+
+
+def _entries(raws: list[Any]) -> tuple[tuple[FeedEntry, ...], int]:
+    """The entries that can be read, and how many could not: one odd entry never costs the
+    feed its others."""
+    entries: list[FeedEntry] = []
+    unreadable = 0
+    for raw in raws:
+        try:
+            entry = _entry(raw)
+        except (ValueError, TypeError, AttributeError, LookupError, OverflowError):
+            unreadable += 1
+            continue
+        if entry is not None:
+            entries.append(entry)
+    return tuple(entries), unreadable
+
+
+_CHAR_REF = re.compile(r"&#(x[0-9a-fA-F]{1,16}|[0-9]{1,20});")
+
+
+def _valid_char_refs(body: bytes) -> bytes:
+    """``body`` with every character reference to a code point XML forbids (a surrogate, zero,
+    beyond U+10FFFF) replaced by one to U+FFFD, in UTF-16 as in ASCII-compatible encodings."""
+    utf16 = body[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in body[:4]
+    if not utf16:
+        pattern = re.compile(_CHAR_REF.pattern.encode())
+        return pattern.sub(lambda found: _valid_ref(found.group(0).decode()).encode(), body)
+    encoding = (
+        "utf-16"
+        if body[:2] in (b"\xff\xfe", b"\xfe\xff")
+        else ("utf-16-le" if body[1:2] == b"\x00" else "utf-16-be")
+    )
+    text = body.decode(encoding, errors="replace")
+    return _CHAR_REF.sub(lambda found: _valid_ref(found.group(0)), text).encode(encoding)
+
+
+def _valid_ref(reference: str) -> str:
+    digits = reference[2:-1]
+    point = int(digits[1:], 16) if digits[0] in "xX" else int(digits)
+    allowed = 0x20 <= point <= 0x10FFFF and not 0xD800 <= point <= 0xDFFF
+    valid = point in (0x9, 0xA, 0xD) or allowed
+    return reference if valid else "&#xFFFD;"
 
 
 def _ttl_seconds(value: Any) -> float | None:

@@ -24,7 +24,10 @@ def canonical_url(url: str) -> str:
         normalised = courlan.normalize_url(url.strip())
     except ValueError:
         normalised = url.strip()
-    parts = urlsplit(normalised)
+    try:
+        parts = urlsplit(normalised)
+    except ValueError:  # a broken IPv6 literal: kept as written, it still identifies the link
+        return normalised
     query = urlencode(
         [
             (key, value)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.deliver.webhook import configured_endpoints, shown_url
+from monitor.deliver.webhook import configured_endpoints
 from monitor.service.context import (
     BadInputError,
     NotFoundError,
@@ -20,6 +20,7 @@ from monitor.service.context import (
 )
 from monitor.service.redact import shown
 from monitor.store.outbox import AlertStatus
+from monitor.text.redact import redact_url
 
 ALERT_STATES = ("pending", "delivered", "dead")
 
@@ -167,7 +168,7 @@ async def list_endpoints(services: Services) -> list[EndpointView]:
         views.append(
             EndpointView(
                 name=name,
-                url=shown(shown_url(endpoint.url)) if endpoint else "-",
+                url=redact_url(endpoint.url) if endpoint and endpoint.url else "-",
                 topics=tuple(sorted(endpoint.topics)) if endpoint else (),
                 enabled=bool(state is None or not state.disabled_reason),
                 disabled_reason=shown(state.disabled_reason if state else ""),

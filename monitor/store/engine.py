@@ -6,15 +6,18 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from alembic import command
+from monitor.text.redact import redact, redact_url
 
-ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # shipped in the wheel
 MIGRATION_LOCK = 0x6D6F6E69  # "moni": the advisory lock key that serialises migrations
 
 
@@ -46,10 +49,40 @@ def _sqlite_pragmas(connection: sqlite3.Connection, _record: Any) -> None:
 
 
 def alembic_config() -> Config:
-    """Alembic's config, pointing at the migrations shipped beside the package."""
+    """Alembic's config, pointing at the migrations shipped inside the package."""
     config = Config()
-    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
+
+
+async def schema_problem(engine: AsyncEngine) -> str | None:
+    """Why this code cannot use the database's schema as it is (none yet, older, newer), or
+    None when it is at head. Commands that only read check this instead of migrating, so that
+    no command but ``run``, ``once`` and ``db upgrade`` changes a schema under a running
+    daemon."""
+
+    def revisions(connection: Connection) -> tuple[set[str], set[str]]:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+        heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+        return current, heads
+
+    async with engine.connect() as connection:
+        current, heads = await connection.run_sync(revisions)
+    if current == heads:
+        return None
+    if not current:
+        return "the database has no schema yet: run `monitor db upgrade` (or `monitor run`)"
+    shown, expected = ", ".join(sorted(current)), ", ".join(sorted(heads))
+    script = ScriptDirectory.from_config(alembic_config())
+    if any(script.get_revision(revision) is None for revision in current):
+        return (
+            f"the database schema ({shown}) is newer than this monitor's ({expected}): "
+            "upgrade monitor"
+        )
+    return (
+        f"the database schema ({shown}) is older than this monitor's ({expected}): "
+        "run `monitor db upgrade` (the daemon does it at start)"
+    )
 
 
 async def upgrade_schema(engine: AsyncEngine) -> None:
@@ -68,9 +101,6 @@ async def upgrade_schema(engine: AsyncEngine) -> None:
         async with engine.begin() as connection:
             await connection.run_sync(run)
     except (SQLAlchemyError, OSError) as error:
-        raise DatabaseError(f"cannot migrate the database at {engine.url!r}: {error}") from error
-
-
-def redacted(database_url: str) -> str:
-    """A database URL with any password hidden, fit for logs and errors."""
-    return make_url(database_url).render_as_string(hide_password=True)
+        raise DatabaseError(
+            redact(f"cannot migrate the database at {redact_url(str(engine.url))}: {error}")
+        ) from error

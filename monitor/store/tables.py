@@ -1,4 +1,4 @@
-"""The database schema (SQLAlchemy typed ORM); Alembic migrations in ``alembic/`` create it."""
+"""The database schema (SQLAlchemy typed ORM); Alembic migrations in ``migrations/`` create it."""
 
 from __future__ import annotations
 

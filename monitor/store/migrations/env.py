@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 
+from alembic import context
 from sqlalchemy.engine import Connection
 
-from alembic import context
 from monitor.store.engine import open_engine
 from monitor.store.tables import Base
 
@@ -37,7 +37,8 @@ def run_on(connection: Connection) -> None:
 
 def _sqlite_in_transaction(connection: Connection) -> bool:
     """Whether SQLite itself has a transaction open (the caller may have begun one)."""
-    return bool(connection.connection.driver_connection.in_transaction)
+    driver = connection.connection.driver_connection
+    return driver is not None and bool(driver.in_transaction)
 
 
 async def run_from_url(url: str) -> None:
