@@ -354,3 +354,21 @@ async def test_a_long_check_renews_the_lease_of_its_unfinished_feeds(store: Stor
     # Past the first lease no other replica takes ``slow``; ``quick`` was done and is due.
     assert [f.id for f in await store.feeds_to_poll(later, 10, lease_seconds=300)] == [quick.id]
     assert await store.feeds_to_poll(NOW + timedelta(seconds=541), 10, lease_seconds=300) != []
+
+
+async def test_an_unchanged_config_is_not_synced_again(store: Store) -> None:
+    listed = [(f"https://{n}.example/rss", f"Feed {n}") for n in range(2500)]
+    assert await store.sync_config_feeds(listed, NOW)  # more rows than one statement takes
+    assert len(await store.list_feeds()) == 2500
+    assert not await store.sync_config_feeds(list(reversed(listed)), NOW)  # the same list
+    # A command that changes the feed list makes the next start sync again.
+    await store.remove_feed("https://7.example/rss")
+    assert await store.sync_config_feeds(listed, NOW)
+    assert "https://7.example/rss" in {feed.url for feed in await store.list_feeds()}
+    # A changed list syncs: renamed, dropped and new feeds.
+    changed = [("https://0.example/rss", "Renamed"), ("https://new.example/rss", None)]
+    assert await store.sync_config_feeds(changed, NOW)
+    feeds = {feed.url: feed for feed in await store.list_feeds()}
+    assert feeds["https://0.example/rss"].name == "Renamed"
+    assert feeds["https://new.example/rss"].enabled
+    assert sum(feed.enabled for feed in feeds.values()) == 2

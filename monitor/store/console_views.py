@@ -17,6 +17,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.store.base import Repository
+from monitor.store.feeds import new_feed_row
 from monitor.store.outbox import AlertStatus
 from monitor.store.tables import (
     AlertRow,
@@ -142,7 +143,7 @@ class ConsoleViews(Repository):
                 chunk = feeds[start : start + IMPORT_CHUNK]
                 result = await session.execute(
                     self._db.insert(FeedRow)
-                    .values([_new_feed(url, name, now) for url, name in chunk])
+                    .values([new_feed_row(url, name, "import", now) for url, name in chunk])
                     .on_conflict_do_nothing()
                     .returning(FeedRow.id)
                 )
@@ -301,20 +302,6 @@ def _feed_line(row: FeedRow) -> FeedLine:
         poll_interval_seconds=row.poll_interval_seconds,
         fetch_url=row.fetch_url,
     )
-
-
-def _new_feed(url: str, name: str | None, now: datetime) -> dict[str, Any]:
-    return {
-        "url": url,
-        "name": name,
-        "title": "",
-        "origin": "import",
-        "enabled": True,
-        "next_check_at": now,
-        "error_count": 0,
-        "refusal_count": 0,
-        "created_at": now,
-    }
 
 
 async def _levels(

@@ -1,20 +1,25 @@
 """Storage of feeds and of what each check learned: validators, schedule, status, refusals.
 
-``Store`` (in ``store.py``) builds on this with articles and alerts; one engine serves both.
+A repository of the ``Store`` facade (``store.feeds``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.records import Feed
 from monitor.store.base import Repository
-from monitor.store.tables import FeedRow
+from monitor.store.tables import ConfigStateRow, FeedRow
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,38 +58,52 @@ class FeedRepository(Repository):
 
     async def sync_config_feeds(
         self, feeds: Sequence[tuple[str, str | None]], now: datetime
-    ) -> None:
+    ) -> bool:
         """Make the config's feeds present and enabled; disable config feeds no longer listed.
 
         Feeds added with ``monitor feeds add`` are left alone, and so are feeds that asked to
-        stop (410 Gone): only ``monitor feeds add`` brings those back.
+        stop (410 Gone): only ``monitor feeds add`` brings those back. One upsert per thousand
+        feeds; and nothing at all when the list is the one the last sync stored (its digest is
+        kept, and dropped whenever a command adds or removes a feed). False when skipped.
         """
-        urls = [url for url, _ in feeds]
+        listed = dict(feeds)
+        digest = _digest(listed)
         async with self._db.writing() as session:
-            for url, name in feeds:
+            stored = await session.get(ConfigStateRow, CONFIG_FEEDS)
+            if stored is not None and stored.value == digest:
+                return False
+            rows = [new_feed_row(url, name, "config", now) for url, name in listed.items()]
+            for chunk in _chunks(rows):
+                upsert = self._db.insert(FeedRow).values(chunk)
                 await session.execute(
-                    self._db.insert(FeedRow)
-                    .values(_new_feed(url, name, "config", now))
-                    .on_conflict_do_nothing()
+                    upsert.on_conflict_do_update(
+                        index_elements=["url"],
+                        set_={
+                            "name": upsert.excluded.name,
+                            "enabled": FeedRow.disabled_reason.is_(None),
+                        },
+                        where=FeedRow.origin == "config",
+                    )
                 )
-                await session.execute(
-                    update(FeedRow)
-                    .where(FeedRow.url == url, FeedRow.origin == "config")
-                    .values(name=name, enabled=FeedRow.disabled_reason.is_(None))
-                )
-            await session.execute(
-                update(FeedRow)
-                .where(FeedRow.origin == "config", FeedRow.url.not_in(urls))
-                .values(enabled=False)
+            enabled = await session.execute(
+                select(FeedRow.id, FeedRow.url).where(FeedRow.origin == "config", FeedRow.enabled)
             )
+            unlisted = [feed_id for feed_id, url in enabled.all() if url not in listed]
+            for ids in _chunks(unlisted):
+                await session.execute(
+                    update(FeedRow).where(FeedRow.id.in_(ids)).values(enabled=False)
+                )
+            await session.merge(ConfigStateRow(key=CONFIG_FEEDS, value=digest))
+        return True
 
     async def add_feed(self, url: str, name: str | None, now: datetime) -> bool:
         """Add a feed by hand; False if it was already there (it is then re-enabled, and
         checked again now, whatever stopped it)."""
         async with self._db.writing() as session:
+            await forget_config_sync(session)
             added = await session.execute(
                 self._db.insert(FeedRow)
-                .values(_new_feed(url, name, "cli", now))
+                .values(new_feed_row(url, name, "cli", now))
                 .on_conflict_do_nothing()
                 .returning(FeedRow.id)
             )
@@ -100,6 +119,7 @@ class FeedRepository(Repository):
     async def remove_feed(self, url: str) -> bool:
         """Delete a feed; its stored articles stay, so their stories never alert again."""
         async with self._db.writing() as session:
+            await forget_config_sync(session)
             removed = await session.execute(
                 delete(FeedRow).where(FeedRow.url == url).returning(FeedRow.id)
             )
@@ -317,7 +337,8 @@ class FeedRepository(Repository):
         ]
 
 
-def _new_feed(url: str, name: str | None, origin: str, now: datetime) -> dict[str, Any]:
+def new_feed_row(url: str, name: str | None, origin: str, now: datetime) -> dict[str, Any]:
+    """The columns of a new feed, due now; ``origin`` says who added it (config, cli, import)."""
     return {
         "url": url,
         "name": name,
@@ -329,3 +350,22 @@ def _new_feed(url: str, name: str | None, origin: str, now: datetime) -> dict[st
         "refusal_count": 0,
         "created_at": now,
     }
+
+
+CONFIG_FEEDS = "config_feeds"  # the digest of the feed list the last config sync applied
+_CHUNK = 1000  # rows per statement: well under SQLite's and asyncpg's bound parameters
+
+
+async def forget_config_sync(session: AsyncSession) -> None:
+    """Make the next start sync the config's feeds again: a command changed the feed list."""
+    await session.execute(delete(ConfigStateRow).where(ConfigStateRow.key == CONFIG_FEEDS))
+
+
+def _digest(listed: dict[str, str | None]) -> str:
+    text = json.dumps(sorted(listed.items()), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]

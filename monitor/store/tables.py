@@ -281,3 +281,13 @@ class EndpointRow(Base):
     disabled_at: Mapped[datetime | None]
     digest_after_match_id: Mapped[int] = mapped_column(default=0)
     last_digest_at: Mapped[datetime | None]
+
+
+class ConfigStateRow(Base):
+    """What the database remembers of the configuration it last applied, by key (the digest
+    of the config's feed list), so an unchanged config costs nothing at start."""
+
+    __tablename__ = "config_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str]
