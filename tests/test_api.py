@@ -74,7 +74,7 @@ async def test_reading_endpoints_describe_the_story_that_was_polled(api: Any) ->
     assert shown["payload"]["story"]["id"] == story["id"]
     _, endpoints, _ = await api("GET", "/api/v1/endpoints")
     assert endpoints[0]["name"] == "default"
-    assert endpoints[0]["url"].endswith("/…")
+    assert endpoints[0]["url"].startswith("http://127.0.0.1:")  # nothing secret in it to mask
     _, topics, _ = await api("GET", "/api/v1/topics")
     _, topic, _ = await api("GET", f"/api/v1/topics/{topics[0]['name']}")
     assert topic["rules"]

@@ -62,10 +62,10 @@ def test_offline_commands_import_no_database_or_http_stack(args: list[str], stdi
 
 
 def test_a_database_command_does_load_the_database_stack(tmp_path: Path) -> None:
-    """The probe itself can see an import: ``feeds list`` needs SQLAlchemy and loads it."""
+    """The probe itself can see an import: ``db upgrade`` needs SQLAlchemy and loads it."""
     database = f"sqlite+aiosqlite:///{tmp_path / 'monitor.db'}"
     status, heavy = imported_by(
-        "--config", str(DEFAULT_CONFIG), "feeds", "list", env={"MONITOR_DATABASE_URL": database}
+        "--config", str(DEFAULT_CONFIG), "db", "upgrade", env={"MONITOR_DATABASE_URL": database}
     )
     assert status == 0
     assert "sqlalchemy" in heavy
