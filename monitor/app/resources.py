@@ -12,7 +12,7 @@ from monitor.app.pipeline import PipelineContext
 from monitor.deliver.webhook import configured_endpoints, open_webhook_session
 from monitor.fetch.http import open_http_session
 from monitor.fetch.slots import FetchSlots
-from monitor.match.topic import Topic
+from monitor.service.feedback import compile_topics_from
 from monitor.settings import Settings
 from monitor.store.engine import DatabaseError, open_engine, upgrade_schema
 from monitor.store.facade import Store
@@ -40,7 +40,8 @@ async def open_store(settings: Settings, *, migrate: bool = True) -> AsyncIterat
 async def open_pipeline(
     settings: Settings, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[PipelineContext]:
-    """The store, the HTTP client and the compiled topics; config feeds synced into the store."""
+    """The store, the HTTP client and the compiled topics (with the operator's stored feedback);
+    config feeds synced into the store."""
     endpoints = configured_endpoints(settings.all_webhooks())
     async with open_store(settings) as store:
         await store.sync_config_feeds([(f.url, f.name) for f in settings.feeds], clock())
@@ -54,7 +55,7 @@ async def open_pipeline(
                 store=store,
                 http=http,
                 webhooks=webhooks,
-                topics=tuple(Topic.from_settings(topic) for topic in settings.topics),
+                topics=await compile_topics_from(store, settings),
                 endpoints=endpoints,
                 clock=clock,
                 fetch_slots=FetchSlots(

@@ -31,6 +31,10 @@ _CACHED_WORDS = 50_000  # tokenised words kept, a few MB
 # A segment of fewer words is not scored: "Iraq talks" is as close to an example about talks
 # as a full headline, but says too little to be raised on its likeness alone.
 FEWEST_WORDS = 4
+# An item this close to a sentence an operator marked "not relevant" (and closer to it than to
+# any example) is dropped, whatever the rules say: a paraphrase of a headline scores about 0.95
+# against it, another story on the same subject about 0.4 to 0.7.
+VETO_SIMILARITY = 0.85
 
 
 class ModelUnavailableError(RuntimeError):
@@ -109,6 +113,8 @@ class SemanticIndex:
     alert_similarity: float
     digest_similarity: float
     embedder: Embedder
+    vetoes: tuple[str, ...] = ()  # an operator's counter-examples, which may overrule rules
+    veto_vectors: Vectors | None = None
 
     @classmethod
     def build(
@@ -120,10 +126,14 @@ class SemanticIndex:
         alert_similarity: float,
         digest_similarity: float,
         embedder: Embedder | None = None,
+        vetoes: Sequence[str] = (),
     ) -> SemanticIndex:
+        """The index of ``examples`` and ``counter_examples``; ``vetoes`` (an operator's
+        counter-examples, also counted among ``counter_examples``) may overrule the rules."""
         model = embedder or shared_embedder()
-        examples = tuple(dict.fromkeys(text.strip() for text in examples if text.strip()))
-        counters = tuple(dict.fromkeys(text.strip() for text in counter_examples if text.strip()))
+        examples = _distinct(examples)
+        vetoes = _distinct(vetoes)
+        counters = _distinct((*counter_examples, *vetoes))
         return cls(
             examples=examples,
             counter_examples=counters,
@@ -133,17 +143,20 @@ class SemanticIndex:
             alert_similarity=alert_similarity,
             digest_similarity=digest_similarity,
             embedder=model,
+            vetoes=vetoes,
+            veto_vectors=model.embed(vetoes) if vetoes else None,
         )
 
     def with_more(self, examples: Sequence[str], counter_examples: Sequence[str]) -> SemanticIndex:
-        """This index with more examples and counter-examples (e.g. an operator's feedback)."""
+        """This index with an operator's examples and counter-examples added."""
         return SemanticIndex.build(
             (*self.examples, *examples),
-            (*self.counter_examples, *counter_examples),
+            self.counter_examples,
             require=self.require,
             alert_similarity=self.alert_similarity,
             digest_similarity=self.digest_similarity,
             embedder=self.embedder,
+            vetoes=(*self.vetoes, *counter_examples),
         )
 
     def score(self, segments: Sequence[str]) -> SemanticScore:
@@ -166,12 +179,29 @@ class SemanticIndex:
             closest = np.unravel_index(int(np.argmax(to_counters)), to_counters.shape)
             counter_similarity = float(to_counters[closest])
             nearest_counter = self.counter_examples[int(closest[1])]
+        veto_similarity, nearest_veto = 0.0, ""
+        if self.veto_vectors is not None:
+            to_vetoes = vectors @ self.veto_vectors.T
+            closest = np.unravel_index(int(np.argmax(to_vetoes)), to_vetoes.shape)
+            veto_similarity, nearest_veto = float(to_vetoes[closest]), self.vetoes[int(closest[1])]
         return SemanticScore(
             similarity=round(similarity, 3),
             nearest_example=self.examples[int(best[1])],
             counter_similarity=round(counter_similarity, 3),
             nearest_counter_example=nearest_counter,
+            veto_similarity=round(veto_similarity, 3),
+            nearest_veto=nearest_veto,
         )
+
+
+def _distinct(texts: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(text.strip() for text in texts if text.strip()))
+
+
+def vetoed(score: SemanticScore) -> bool:
+    """Whether an operator's "not relevant" feedback overrules the item: it comes within
+    VETO_SIMILARITY of one, and closer to it than to any example."""
+    return score.veto_similarity >= VETO_SIMILARITY and score.veto_similarity > score.similarity
 
 
 def semantic_level(

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from monitor.match.semantic import SCORED_SENTENCES, SemanticIndex, semantic_level
+from monitor.match.semantic import SCORED_SENTENCES, SemanticIndex, semantic_level, vetoed
 from monitor.match.settings import TopicSettings, Window
 from monitor.records import Level, SemanticScore, TopicMatch
 from monitor.text.sentences import split_sentences
@@ -164,10 +164,9 @@ class Topic:
         more_counter_examples: Iterable[str] = (),
     ) -> Topic:
         """Compile ``settings``; ``more_examples`` and ``more_counter_examples`` (an operator's
-        feedback) join the topic's own. The embedding model is loaded only for a topic that has
-        examples."""
+        feedback) join the topic's own, and those counter-examples may overrule rules. The
+        embedding model is loaded only for a topic that has examples."""
         examples = (*settings.examples, *more_examples)
-        counters = (*settings.counter_examples, *more_counter_examples)
         owners: dict[str, list[str]] = defaultdict(list)
         for list_name, terms in settings.terms.items():
             for term in terms:
@@ -195,7 +194,8 @@ class Topic:
             body_weight=settings.body_weight,
             semantic=SemanticIndex.build(
                 examples,
-                counters,
+                settings.counter_examples,
+                vetoes=tuple(more_counter_examples),
                 require=settings.require,
                 alert_similarity=settings.alert_similarity,
                 digest_similarity=settings.digest_similarity,
@@ -234,14 +234,29 @@ def compile_term(text: str, lists: tuple[str, ...]) -> Term:
 
 def match_topic(topic: Topic, title: str, body: str = "") -> TopicMatch:
     """Evaluate every rule of ``topic`` on ``title`` and ``body``; the best level wins. When no
-    rule alerts, the semantic layer (if the topic has examples) may raise the item."""
+    rule alerts, the semantic layer (if the topic has examples) may raise the item; an item
+    very like what an operator marked "not relevant" is dropped whatever decided it."""
     hits = _hits(topic, title, body)
     by_rules = _match_rules(topic, hits)
-    if topic.semantic is None or by_rules.level == "alert":
+    semantic = topic.semantic
+    if semantic is None or (by_rules.level == "alert" and not semantic.vetoes):
         return by_rules
-    score = _semantic_score(topic, title, body, hits)
-    if score is None:
-        return by_rules
+    score = _semantic_score(topic, title, body, hits) if by_rules.level != "alert" else None
+    decided = by_rules if score is None else _raised(topic, hits, by_rules, score)
+    if semantic.vetoes and decided.level is not None:
+        score = score or semantic.score(_segments(title, body))
+        if vetoed(score):
+            return TopicMatch(
+                topic=topic.name, level=None, score=0.0, rules=(veto_label(score),), semantic=score
+            )
+    return decided
+
+
+def _raised(
+    topic: Topic, hits: list[Hit], by_rules: TopicMatch, score: SemanticScore
+) -> TopicMatch:
+    """The rules' verdict, or the semantic layer's level when that is higher."""
+    assert topic.semantic is not None
     level = semantic_level(score, topic.semantic.alert_similarity, topic.semantic.digest_similarity)
     if level is None or level == by_rules.level:
         return replace(by_rules, semantic=score)
@@ -278,12 +293,24 @@ def _semantic_score(topic: Topic, title: str, body: str, hits: list[Hit]) -> Sem
     mentioned = {name for hit in hits for name in hit.term.lists}
     if any(name not in mentioned for name in topic.semantic.require):
         return None
-    return topic.semantic.score([title, *split_sentences(body)[:SCORED_SENTENCES]])
+    return topic.semantic.score(_segments(title, body))
+
+
+def _segments(title: str, body: str) -> list[str]:
+    """What the semantic layer scores: the title and the first sentences of the text."""
+    return [title, *split_sentences(body)[:SCORED_SENTENCES]]
 
 
 def semantic_label(score: SemanticScore) -> str:
     """How the semantic layer explains a decision, as ``matched_rules`` shows it."""
     return f'similar to an example ({score.similarity:.2f}): "{score.nearest_example}"'
+
+
+def veto_label(score: SemanticScore) -> str:
+    """How a decision overruled by an operator's "not relevant" feedback is explained."""
+    return (
+        f'marked not relevant by an operator ({score.veto_similarity:.2f}): "{score.nearest_veto}"'
+    )
 
 
 def _match_rules(topic: Topic, hits: list[Hit]) -> TopicMatch:

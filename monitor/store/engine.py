@@ -74,3 +74,32 @@ async def upgrade_schema(engine: AsyncEngine) -> None:
 def redacted(database_url: str) -> str:
     """A database URL with any password hidden, fit for logs and errors."""
     return make_url(database_url).render_as_string(hide_password=True)
+
+
+def open_read_only_engine(database_url: str, *, connect_seconds: float = 3.0) -> AsyncEngine:
+    """An engine that reads an existing database and never creates, migrates or writes one: a
+    SQLite file is opened read-only (a missing file is a DatabaseError, not a new empty one), and
+    a PostgreSQL server that does not answer within ``connect_seconds`` is given up on."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url, connect_args={"timeout": connect_seconds})
+    if not url.database or url.database == ":memory:":
+        raise DatabaseError("an in-memory SQLite database holds nothing to read")
+    path = Path(url.database).resolve()
+    if not path.is_file():
+        raise DatabaseError(f"there is no database at {path} yet")
+    reading = url.set(database=f"file:{path}", query={"mode": "ro", "uri": "true"})
+    return create_async_engine(reading, connect_args={"timeout": connect_seconds})
+
+
+async def schema_is_current(engine: AsyncEngine) -> bool:
+    """Whether the database's schema is at the newest migration (read, never changed)."""
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    async with engine.connect() as connection:  # an unreachable database raises
+        try:
+            rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
+        except SQLAlchemyError:
+            return False  # no migration ever ran
+        return {row[0] for row in rows} == heads
