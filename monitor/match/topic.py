@@ -16,7 +16,7 @@ from monitor.match.semantic import SCORED_SENTENCES, SemanticIndex, semantic_lev
 from monitor.match.settings import TopicSettings, Window
 from monitor.records import Level, SemanticScore, TopicMatch
 from monitor.text.sentences import split_sentences
-from monitor.text.tokens import Tokens, is_arabic_script, normalise, tokenize
+from monitor.text.tokens import Tokens, is_arabic_script, normalise, tokenize, words
 
 TITLE, BODY = 0, 1
 
@@ -25,6 +25,7 @@ TITLE, BODY = 0, 1
 _ARABIC_PREFIXES = ("وال", "فال", "بال", "كال", "ال", "و", "ف", "ب", "ك", "ل")
 
 WindowTest = Callable[["Hit"], bool]
+_REMEMBERED_WORDS = 200_000  # words whose verdict TermIndex keeps (a few tens of MB at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,20 +97,48 @@ class TermIndex:
         self.prefix_lengths = sorted({len(prefix) for prefix in self.prefixes})
         # Prefixes are at least three letters long (the settings check it).
         self.prefix_starts = frozenset(prefix[:3] for prefix in self.prefixes)
+        # Words seen so far: those a term may start at, and the others (bounded).
+        self._hot: set[str] = set()
+        self._cold: set[str] = set()
+
+    def may_hit(self, words: list[str]) -> bool:
+        """Whether a term may start at any of ``words``: most texts name no term at all, and
+        are ruled out here before they are split into sentences."""
+        return bool(self._hot_words(set(words)))
+
+    def _hot_words(self, distinct: set[str]) -> set[str]:
+        """The words of ``distinct`` a term may start at. Each new word is looked at once and
+        remembered; the rest is set arithmetic."""
+        unknown = distinct - self._hot - self._cold
+        if unknown:
+            if len(self._cold) > _REMEMBERED_WORDS:
+                self._cold.clear()
+            for text in unknown:
+                (self._hot if self._may_match(text) else self._cold).add(text)
+        return distinct & self._hot
 
     def hits(self, tokens: Tokens, field: int) -> list[Hit]:
+        # Only the positions of words a term may start at are visited.
+        hot = self._hot_words(set(tokens.texts))
         found: list[Hit] = []
-        whole, exact, starts = self.whole, self.exact, self.prefix_starts
-        for index, (text, lower) in enumerate(zip(tokens.texts, tokens.lowers, strict=True)):
-            # Most words are in no term: rule them out with set lookups before anything else.
-            if not (
-                lower in whole or text in exact or lower[:3] in starts or is_arabic_script(lower)
-            ):
-                continue
-            for term in self._candidates(text, lower):
+        if not hot:
+            return found
+        texts, lowers, sentences = tokens.texts, tokens.lowers, tokens.sentences
+        for index in [index for index, text in enumerate(texts) if text in hot]:
+            for term in self._candidates(texts[index], lowers[index]):
                 if len(term.words) == 1 or term.matches_at(tokens, index):
-                    found.append(Hit(term, field, tokens.sentences[index], index))
+                    found.append(Hit(term, field, sentences[index], index))
         return found
+
+    def _may_match(self, text: str) -> bool:
+        """Whether a term could start at the word ``text`` (cheap set lookups)."""
+        lower = text.lower()
+        return (
+            lower in self.whole
+            or text in self.exact
+            or lower[:3] in self.prefix_starts
+            or is_arabic_script(lower)
+        )
 
     def _candidates(self, text: str, lower: str) -> list[Term]:
         candidates: list[Term] = []
@@ -282,9 +311,14 @@ def semantic_score(topic: Topic, title: str, body: str = "") -> SemanticScore | 
 
 
 def _hits(topic: Topic, title: str, body: str) -> list[Hit]:
-    return topic.index.hits(tokenize(normalise(title)), TITLE) + topic.index.hits(
-        tokenize(normalise(body)), BODY
-    )
+    return _field_hits(topic.index, title, TITLE) + _field_hits(topic.index, body, BODY)
+
+
+def _field_hits(index: TermIndex, text: str, field: int) -> list[Hit]:
+    normal = normalise(text)
+    if not index.may_hit(words(normal)):
+        return []
+    return index.hits(tokenize(normal), field)
 
 
 def _semantic_score(topic: Topic, title: str, body: str, hits: list[Hit]) -> SemanticScore | None:
