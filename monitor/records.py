@@ -53,6 +53,9 @@ class SemanticScore:
     counter_similarity: float = 0.0
     nearest_counter_example: str = ""
     raised: bool = False
+    # The closest an operator's "not relevant" feedback comes; near enough, it overrules rules.
+    veto_similarity: float = 0.0
+    nearest_veto: str = ""
 
 
 @dataclass(frozen=True, slots=True)

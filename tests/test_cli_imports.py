@@ -55,8 +55,16 @@ def imported_by(
     ],
     ids=["help", "feeds-help", "topics-check", "classify"],
 )
-def test_offline_commands_import_no_database_or_http_stack(args: list[str], stdin: str) -> None:
-    status, heavy = imported_by(*args, stdin=stdin)
+def test_offline_commands_import_no_database_or_http_stack(
+    args: list[str], stdin: str, tmp_path: Path
+) -> None:
+    """With no database yet, ``topics check`` and ``classify`` (which read stored feedback when
+    there is one) load nothing heavy, and create no database."""
+    database = tmp_path / "monitor.db"
+    status, heavy = imported_by(
+        *args, stdin=stdin, env={"MONITOR_DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+    )
+    assert not database.exists()
     assert status == 0
     assert heavy == []
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -18,6 +19,7 @@ from monitor.app.http_server import Liveness
 from monitor.app.pipeline import PipelineContext, poll_feeds
 from monitor.deliver.sender import DeliveryReport, deliver_due
 from monitor.deliver.webhook import Endpoint
+from monitor.service.feedback import compile_topics_from
 from monitor.store.retention import Pruned
 from monitor.triggers import renewing
 
@@ -78,12 +80,36 @@ class Worker:
         self._claimed: list[int] = []  # feeds of the poll in flight
         self._delivering = False
         self._deliver_again = False
+        self._feedback_version: tuple[int, int] | None = None
         self.stopping = False
+
+    @property
+    def context(self) -> PipelineContext:
+        """The pipeline's collaborators, with the topics as last compiled."""
+        return self._context
+
+    async def refresh_topics(self) -> None:
+        """Recompile the topics when an operator's stored feedback has changed since the last
+        look (one count-and-max query per tick); on failure keep the topics as they are."""
+        store = self._context.store
+        try:
+            version = await store.feedback.version()
+            if version == self._feedback_version:
+                return
+            topics = await compile_topics_from(store, self._context.settings)
+        except Exception:
+            log.exception("could not read the topic feedback; the topics stay as they were")
+            return
+        if self._feedback_version is not None:
+            log.info("topics recompiled with new feedback", feedback_entries=version[0])
+        self._context = replace(self._context, topics=topics)
+        self._feedback_version = version
 
     async def poll_due(self) -> None:
         if self.stopping:
             return
         async with self._job("poll tick failed"):
+            await self.refresh_topics()
             feeds = await self._context.store.feeds_to_poll(
                 self._context.clock(), lease_seconds=self._context.settings.poll.lease_seconds
             )

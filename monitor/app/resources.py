@@ -12,7 +12,7 @@ from monitor.app.pipeline import PipelineContext
 from monitor.deliver.webhook import configured_endpoints, open_webhook_session
 from monitor.fetch.http import open_http_session
 from monitor.fetch.slots import FetchSlots
-from monitor.match.topic import Topic
+from monitor.service.feedback import compile_topics_from
 from monitor.settings import Settings
 from monitor.store.engine import DatabaseError, open_engine, schema_problem, upgrade_schema
 from monitor.store.facade import Store
@@ -48,11 +48,11 @@ async def open_store(
 async def open_pipeline(
     settings: Settings, clock: Callable[[], datetime] = utc_now, *, prepare: bool = True
 ) -> AsyncIterator[PipelineContext]:
-    """The store, the HTTP clients and the compiled topics. With ``prepare`` (``run`` and
-    ``once``) the schema is migrated and the config's feeds and endpoints are synced into the
-    store; without it (every other command) the store is used as it is, and refused if its
-    schema is not the current one: a command run with another config file must not disable
-    the daemon's feeds."""
+    """The store, the HTTP clients and the compiled topics (with the operator's stored
+    feedback). With ``prepare`` (``run`` and ``once``) the schema is migrated and the config's
+    feeds and endpoints are synced into the store; without it (every other command) the store is
+    used as it is, and refused if its schema is not the current one: a command run with another
+    config file must not disable the daemon's feeds."""
     endpoints = configured_endpoints(settings.all_webhooks())
     async with open_store(settings, require_current=not prepare) as store:
         if prepare:
@@ -67,7 +67,7 @@ async def open_pipeline(
                 store=store,
                 http=http,
                 webhooks=webhooks,
-                topics=tuple(Topic.from_settings(topic) for topic in settings.topics),
+                topics=await compile_topics_from(store, settings),
                 endpoints=endpoints,
                 clock=clock,
                 fetch_slots=FetchSlots(

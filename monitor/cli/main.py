@@ -16,6 +16,7 @@ from monitor import __version__
 from monitor.cli.alerts import add_outbox_commands, cmd_alerts, cmd_check_config, cmd_webhooks
 from monitor.cli.output import print_table, when
 from monitor.cli.stories import add_story_commands, cmd_stories
+from monitor.cli.topics import add_topic_commands, cmd_topics, stored_feedback
 from monitor.text.redact import redact
 
 # Each command imports what it uses, so that ``--help``, ``topics check`` and ``classify`` start
@@ -55,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     classify.add_argument("file", nargs="?", type=Path, help="JSON lines file (default: stdin)")
     classify.add_argument("--topic", help="topic name (default: the first topic in the config)")
+    classify.add_argument(
+        "--no-feedback",
+        action="store_true",
+        help="leave out the examples and counter-examples stored by `monitor topics feedback`",
+    )
 
     extract = commands.add_parser(
         "extract", help="print the title, text, summary, date and language of an article page"
@@ -84,12 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_outbox_commands(commands)
     add_story_commands(commands)
 
-    topics = commands.add_parser("topics", help="check and explain topics")
-    topic_commands = topics.add_subparsers(dest="topics_command", required=True, metavar="ACTION")
-    check = topic_commands.add_parser(
-        "check", help="validate the topics and print their rules in plain words"
-    )
-    check.add_argument("name", nargs="?", help="one topic (default: every topic)")
+    add_topic_commands(commands)
 
     database = commands.add_parser("db", help="database maintenance")
     db_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -156,7 +157,17 @@ def cmd_once(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_classify(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.match.topic import Topic
 
-    topic = Topic.from_settings(settings.topic(args.topic) if args.topic else settings.topics[0])
+    chosen = settings.topic(args.topic) if args.topic else settings.topics[0]
+    examples: list[str] = []
+    counters: list[str] = []
+    if not args.no_feedback and chosen.examples:
+        entries, unreadable = stored_feedback(settings.database_url)
+        if unreadable is not None and not unreadable.startswith("there is no database"):
+            print(f"monitor: stored feedback left out: {unreadable}", file=sys.stderr)
+        for entry in entries:
+            if entry.topic == chosen.name:
+                (examples if entry.kind == "example" else counters).append(entry.text)
+    topic = Topic.from_settings(chosen, more_examples=examples, more_counter_examples=counters)
     stream: TextIO = args.file.open(encoding="utf-8") if args.file else sys.stdin
     with stream:
         bad = classify_lines(topic, stream, sys.stdout)
@@ -282,16 +293,6 @@ def _feed_status(feed: FeedStatus) -> str:
     if not feed.enabled:
         return "disabled"
     return "failing" if feed.error_count else "ok"
-
-
-def cmd_topics(settings: Settings, args: argparse.Namespace) -> int:
-    """The config was validated on loading; say so and show what the rules mean."""
-    from monitor.match.explain import describe_topic
-
-    chosen = [settings.topic(args.name)] if args.name else list(settings.topics)
-    print("\n\n".join(describe_topic(topic) for topic in chosen))
-    print(f"\n{len(chosen)} topic(s) OK")
-    return EXIT_OK
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +22,20 @@ import numpy.typing as npt
 from monitor.records import Level, SemanticScore
 
 Vectors = npt.NDArray[np.float32]
+Vector = npt.NDArray[np.float32]
 
 # The item's title and this many sentences of its text are scored, each on its own: examples
 # are single sentences, and an average over a whole article would blur what it is about.
 SCORED_SENTENCES = 2
 _LONGEST_SEGMENT = 400  # characters; a feed "sentence" can be a whole unpunctuated paragraph
-_CACHED_WORDS = 50_000  # tokenised words kept, a few MB
+_CACHED_WORDS = 8_192  # words whose summed vector is kept: 1 KB each, most words of the news
 # A segment of fewer words is not scored: "Iraq talks" is as close to an example about talks
 # as a full headline, but says too little to be raised on its likeness alone.
 FEWEST_WORDS = 4
+# An item this close to a sentence an operator marked "not relevant" (and closer to it than to
+# any example) is dropped, whatever the rules say: a paraphrase of a headline scores about 0.95
+# against it, another story on the same subject about 0.4 to 0.7.
+VETO_SIMILARITY = 0.85
 
 
 class ModelUnavailableError(RuntimeError):
@@ -70,24 +75,36 @@ class Embedder:
                 f"cannot read the WordLlama model in {folder}: {error}"
             ) from error
         self.dimensions = int(self._vectors.shape[1])
-        self._word_ids = functools.lru_cache(maxsize=_CACHED_WORDS)(self._encode_word)
+        self._word_sums = functools.lru_cache(maxsize=_CACHED_WORDS)(self._sum_word)
 
-    def _encode_word(self, word: str) -> tuple[int, ...]:
-        return tuple(self._tokenizer.encode(word, add_special_tokens=False).ids)
+    def _sum_word(self, word: str) -> Vector | None:
+        """The sum of a word's token vectors, widened to float32 (None: the word has none)."""
+        ids = self._tokenizer.encode(word, add_special_tokens=False).ids
+        return self._vectors[ids].sum(axis=0, dtype=np.float32) if ids else None
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        """One unit vector per text (a text with no token gets a zero vector)."""
+        """One unit vector per text: the mean of its token vectors (a text with no token gets a
+        zero vector)."""
         result = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        for row, text in enumerate(texts):
-            # Word by word, through a cache: the tokenizer (Llama's, with no pre-tokenizer)
-            # would otherwise run its merges over the whole text each time. Its tokens never
-            # span a space, so the ids are the ones it gives the whole text.
-            ids = [token for word in text.split() for token in self._word_ids(word)]
-            if ids:
-                vector = self._vectors[ids].mean(axis=0, dtype=np.float32)
-                norm = float(np.linalg.norm(vector))
-                if norm > 0:
-                    result[row] = vector / norm
+        # Word by word: the tokenizer (Llama's, with no pre-tokenizer) gives a text the tokens
+        # it gives each of its words, as none spans a space; so a text's vector is the sum of
+        # its words' sums, each computed once and kept (widening float16 rows costs more than
+        # the arithmetic). The scale drops out when the sum is made unit length.
+        word_sum = self._word_sums
+        per_text = [
+            [vector for word in text.split() if (vector := word_sum(word)) is not None]
+            for text in texts
+        ]
+        rows = [row for row, vectors in enumerate(per_text) if vectors]
+        if not rows:
+            return result
+        counts = np.array([len(per_text[row]) for row in rows])
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        stacked = np.array([vector for row in rows for vector in per_text[row]])
+        sums = np.add.reduceat(stacked, starts, axis=0)
+        norms = np.linalg.norm(sums, axis=1)
+        kept = norms > 0
+        result[np.array(rows)[kept]] = sums[kept] / norms[kept, None]
         return result
 
 
@@ -103,12 +120,13 @@ class SemanticIndex:
 
     examples: tuple[str, ...]
     counter_examples: tuple[str, ...]
-    example_vectors: Vectors
-    counter_vectors: Vectors
     require: tuple[str, ...]
     alert_similarity: float
     digest_similarity: float
     embedder: Embedder
+    vetoes: tuple[str, ...] = ()  # an operator's counter-examples, which may overrule rules
+    # Examples, counter-examples and vetoes stacked, in that order: scored in one product.
+    reference_vectors: Vectors = field(default_factory=lambda: np.zeros((0, 0), np.float32))
 
     @classmethod
     def build(
@@ -120,30 +138,35 @@ class SemanticIndex:
         alert_similarity: float,
         digest_similarity: float,
         embedder: Embedder | None = None,
+        vetoes: Sequence[str] = (),
     ) -> SemanticIndex:
+        """The index of ``examples`` and ``counter_examples``; ``vetoes`` (an operator's
+        counter-examples, also counted among ``counter_examples``) may overrule the rules."""
         model = embedder or shared_embedder()
-        examples = tuple(dict.fromkeys(text.strip() for text in examples if text.strip()))
-        counters = tuple(dict.fromkeys(text.strip() for text in counter_examples if text.strip()))
+        examples = _distinct(examples)
+        vetoes = _distinct(vetoes)
+        counters = _distinct((*counter_examples, *vetoes))
         return cls(
             examples=examples,
             counter_examples=counters,
-            example_vectors=model.embed(examples),
-            counter_vectors=model.embed(counters),
             require=tuple(require),
             alert_similarity=alert_similarity,
             digest_similarity=digest_similarity,
             embedder=model,
+            vetoes=vetoes,
+            reference_vectors=model.embed((*examples, *counters, *vetoes)),
         )
 
     def with_more(self, examples: Sequence[str], counter_examples: Sequence[str]) -> SemanticIndex:
-        """This index with more examples and counter-examples (e.g. an operator's feedback)."""
+        """This index with an operator's examples and counter-examples added."""
         return SemanticIndex.build(
             (*self.examples, *examples),
-            (*self.counter_examples, *counter_examples),
+            self.counter_examples,
             require=self.require,
             alert_similarity=self.alert_similarity,
             digest_similarity=self.digest_similarity,
             embedder=self.embedder,
+            vetoes=(*self.vetoes, *counter_examples),
         )
 
     def score(self, segments: Sequence[str]) -> SemanticScore:
@@ -155,23 +178,43 @@ class SemanticIndex:
         ]
         if not segments or not self.examples:
             return SemanticScore(similarity=0.0, nearest_example="")
-        vectors = self.embedder.embed(segments)
-        to_examples = vectors @ self.example_vectors.T
-        best = np.unravel_index(int(np.argmax(to_examples)), to_examples.shape)
-        similarity = float(to_examples[best])
-        counter_similarity = 0.0
-        nearest_counter = ""
-        if self.counter_examples:
-            to_counters = vectors @ self.counter_vectors.T
-            closest = np.unravel_index(int(np.argmax(to_counters)), to_counters.shape)
-            counter_similarity = float(to_counters[closest])
-            nearest_counter = self.counter_examples[int(closest[1])]
+        # One product against every example, counter-example and veto; each one's closest
+        # segment; then the closest of each kind.
+        closest = (self.embedder.embed(segments) @ self.reference_vectors.T).max(axis=0).tolist()
+        examples, counters = len(self.examples), len(self.counter_examples)
+        best = _argmax(closest, 0, examples)
+        similarity = closest[best]
+        counter_similarity, nearest_counter = 0.0, ""
+        if counters:
+            index = _argmax(closest, examples, examples + counters)
+            counter_similarity = closest[index]
+            nearest_counter = self.counter_examples[index - examples]
+        veto_similarity, nearest_veto = 0.0, ""
+        if self.vetoes:
+            index = _argmax(closest, examples + counters, len(closest))
+            veto_similarity, nearest_veto = closest[index], self.vetoes[index - examples - counters]
         return SemanticScore(
             similarity=round(similarity, 3),
-            nearest_example=self.examples[int(best[1])],
+            nearest_example=self.examples[best],
             counter_similarity=round(counter_similarity, 3),
             nearest_counter_example=nearest_counter,
+            veto_similarity=round(veto_similarity, 3),
+            nearest_veto=nearest_veto,
         )
+
+
+def _argmax(values: list[float], start: int, stop: int) -> int:
+    return max(range(start, stop), key=values.__getitem__)
+
+
+def _distinct(texts: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(text.strip() for text in texts if text.strip()))
+
+
+def vetoed(score: SemanticScore) -> bool:
+    """Whether an operator's "not relevant" feedback overrules the item: it comes within
+    VETO_SIMILARITY of one, and closer to it than to any example."""
+    return score.veto_similarity >= VETO_SIMILARITY and score.veto_similarity > score.similarity
 
 
 def semantic_level(

@@ -12,11 +12,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from monitor.match.semantic import SCORED_SENTENCES, SemanticIndex, semantic_level
+from monitor.match.semantic import SCORED_SENTENCES, SemanticIndex, semantic_level, vetoed
 from monitor.match.settings import TopicSettings, Window
 from monitor.records import Level, SemanticScore, TopicMatch
 from monitor.text.sentences import split_sentences
-from monitor.text.tokens import Tokens, is_arabic_script, normalise, tokenize
+from monitor.text.tokens import Tokens, is_arabic_script, normalise, tokenize, words
 
 TITLE, BODY = 0, 1
 
@@ -25,6 +25,7 @@ TITLE, BODY = 0, 1
 _ARABIC_PREFIXES = ("وال", "فال", "بال", "كال", "ال", "و", "ف", "ب", "ك", "ل")
 
 WindowTest = Callable[["Hit"], bool]
+_REMEMBERED_WORDS = 200_000  # words whose verdict TermIndex keeps (a few tens of MB at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,20 +97,48 @@ class TermIndex:
         self.prefix_lengths = sorted({len(prefix) for prefix in self.prefixes})
         # Prefixes are at least three letters long (the settings check it).
         self.prefix_starts = frozenset(prefix[:3] for prefix in self.prefixes)
+        # Words seen so far: those a term may start at, and the others (bounded).
+        self._hot: set[str] = set()
+        self._cold: set[str] = set()
+
+    def may_hit(self, words: list[str]) -> bool:
+        """Whether a term may start at any of ``words``: most texts name no term at all, and
+        are ruled out here before they are split into sentences."""
+        return bool(self._hot_words(set(words)))
+
+    def _hot_words(self, distinct: set[str]) -> set[str]:
+        """The words of ``distinct`` a term may start at. Each new word is looked at once and
+        remembered; the rest is set arithmetic."""
+        unknown = distinct - self._hot - self._cold
+        if unknown:
+            if len(self._cold) > _REMEMBERED_WORDS:
+                self._cold.clear()
+            for text in unknown:
+                (self._hot if self._may_match(text) else self._cold).add(text)
+        return distinct & self._hot
 
     def hits(self, tokens: Tokens, field: int) -> list[Hit]:
+        # Only the positions of words a term may start at are visited.
+        hot = self._hot_words(set(tokens.texts))
         found: list[Hit] = []
-        whole, exact, starts = self.whole, self.exact, self.prefix_starts
-        for index, (text, lower) in enumerate(zip(tokens.texts, tokens.lowers, strict=True)):
-            # Most words are in no term: rule them out with set lookups before anything else.
-            if not (
-                lower in whole or text in exact or lower[:3] in starts or is_arabic_script(lower)
-            ):
-                continue
-            for term in self._candidates(text, lower):
+        if not hot:
+            return found
+        texts, lowers, sentences = tokens.texts, tokens.lowers, tokens.sentences
+        for index in [index for index, text in enumerate(texts) if text in hot]:
+            for term in self._candidates(texts[index], lowers[index]):
                 if len(term.words) == 1 or term.matches_at(tokens, index):
-                    found.append(Hit(term, field, tokens.sentences[index], index))
+                    found.append(Hit(term, field, sentences[index], index))
         return found
+
+    def _may_match(self, text: str) -> bool:
+        """Whether a term could start at the word ``text`` (cheap set lookups)."""
+        lower = text.lower()
+        return (
+            lower in self.whole
+            or text in self.exact
+            or lower[:3] in self.prefix_starts
+            or is_arabic_script(lower)
+        )
 
     def _candidates(self, text: str, lower: str) -> list[Term]:
         candidates: list[Term] = []
@@ -164,10 +193,9 @@ class Topic:
         more_counter_examples: Iterable[str] = (),
     ) -> Topic:
         """Compile ``settings``; ``more_examples`` and ``more_counter_examples`` (an operator's
-        feedback) join the topic's own. The embedding model is loaded only for a topic that has
-        examples."""
+        feedback) join the topic's own, and those counter-examples may overrule rules. The
+        embedding model is loaded only for a topic that has examples."""
         examples = (*settings.examples, *more_examples)
-        counters = (*settings.counter_examples, *more_counter_examples)
         owners: dict[str, list[str]] = defaultdict(list)
         for list_name, terms in settings.terms.items():
             for term in terms:
@@ -195,7 +223,8 @@ class Topic:
             body_weight=settings.body_weight,
             semantic=SemanticIndex.build(
                 examples,
-                counters,
+                settings.counter_examples,
+                vetoes=tuple(more_counter_examples),
                 require=settings.require,
                 alert_similarity=settings.alert_similarity,
                 digest_similarity=settings.digest_similarity,
@@ -234,14 +263,29 @@ def compile_term(text: str, lists: tuple[str, ...]) -> Term:
 
 def match_topic(topic: Topic, title: str, body: str = "") -> TopicMatch:
     """Evaluate every rule of ``topic`` on ``title`` and ``body``; the best level wins. When no
-    rule alerts, the semantic layer (if the topic has examples) may raise the item."""
+    rule alerts, the semantic layer (if the topic has examples) may raise the item; an item
+    very like what an operator marked "not relevant" is dropped whatever decided it."""
     hits = _hits(topic, title, body)
     by_rules = _match_rules(topic, hits)
-    if topic.semantic is None or by_rules.level == "alert":
+    semantic = topic.semantic
+    if semantic is None or (by_rules.level == "alert" and not semantic.vetoes):
         return by_rules
-    score = _semantic_score(topic, title, body, hits)
-    if score is None:
-        return by_rules
+    score = _semantic_score(topic, title, body, hits) if by_rules.level != "alert" else None
+    decided = by_rules if score is None else _raised(topic, hits, by_rules, score)
+    if semantic.vetoes and decided.level is not None:
+        score = score or semantic.score(_segments(title, body))
+        if vetoed(score):
+            return TopicMatch(
+                topic=topic.name, level=None, score=0.0, rules=(veto_label(score),), semantic=score
+            )
+    return decided
+
+
+def _raised(
+    topic: Topic, hits: list[Hit], by_rules: TopicMatch, score: SemanticScore
+) -> TopicMatch:
+    """The rules' verdict, or the semantic layer's level when that is higher."""
+    assert topic.semantic is not None
     level = semantic_level(score, topic.semantic.alert_similarity, topic.semantic.digest_similarity)
     if level is None or level == by_rules.level:
         return replace(by_rules, semantic=score)
@@ -267,9 +311,14 @@ def semantic_score(topic: Topic, title: str, body: str = "") -> SemanticScore | 
 
 
 def _hits(topic: Topic, title: str, body: str) -> list[Hit]:
-    return topic.index.hits(tokenize(normalise(title)), TITLE) + topic.index.hits(
-        tokenize(normalise(body)), BODY
-    )
+    return _field_hits(topic.index, title, TITLE) + _field_hits(topic.index, body, BODY)
+
+
+def _field_hits(index: TermIndex, text: str, field: int) -> list[Hit]:
+    normal = normalise(text)
+    if not index.may_hit(words(normal)):
+        return []
+    return index.hits(tokenize(normal), field)
 
 
 def _semantic_score(topic: Topic, title: str, body: str, hits: list[Hit]) -> SemanticScore | None:
@@ -278,12 +327,24 @@ def _semantic_score(topic: Topic, title: str, body: str, hits: list[Hit]) -> Sem
     mentioned = {name for hit in hits for name in hit.term.lists}
     if any(name not in mentioned for name in topic.semantic.require):
         return None
-    return topic.semantic.score([title, *split_sentences(body)[:SCORED_SENTENCES]])
+    return topic.semantic.score(_segments(title, body))
+
+
+def _segments(title: str, body: str) -> list[str]:
+    """What the semantic layer scores: the title and the first sentences of the text."""
+    return [title, *split_sentences(body)[:SCORED_SENTENCES]]
 
 
 def semantic_label(score: SemanticScore) -> str:
     """How the semantic layer explains a decision, as ``matched_rules`` shows it."""
     return f'similar to an example ({score.similarity:.2f}): "{score.nearest_example}"'
+
+
+def veto_label(score: SemanticScore) -> str:
+    """How a decision overruled by an operator's "not relevant" feedback is explained."""
+    return (
+        f'marked not relevant by an operator ({score.veto_similarity:.2f}): "{score.nearest_veto}"'
+    )
 
 
 def _match_rules(topic: Topic, hits: list[Hit]) -> TopicMatch:

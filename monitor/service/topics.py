@@ -8,6 +8,7 @@ from monitor.match.explain import describe_rule, describe_topic
 from monitor.match.topic import Topic, match_topic
 from monitor.records import LEVELS
 from monitor.service.context import BadInputError, NotFoundError, Services
+from monitor.store.feedback import TopicFeedback, feedback_by_topic
 
 MAX_TITLE = 1_000
 MAX_TEXT = 100_000
@@ -69,10 +70,11 @@ def _topic_view(services: Services, name: str) -> TopicView:
     )
 
 
-def classify(
+async def classify(
     services: Services, title: str, text: str = "", topic: str | None = None
 ) -> Classification:
-    """Score a headline (and its text) against ``topic`` (default: the first topic)."""
+    """Score a headline (and its text) against ``topic`` (default: the first topic), with the
+    feedback operators have stored for it."""
     if not title.strip() and not text.strip():
         raise BadInputError("title", "give a title, a text, or both")
     if len(title) > MAX_TITLE:
@@ -81,7 +83,12 @@ def classify(
         raise BadInputError("text", f"a text is at most {MAX_TEXT} characters")
     view = _topic_view(services, topic or services.settings.topics[0].name)
     settings = services.settings.topic(view.name)
-    result = match_topic(Topic.from_settings(settings), title, text)
+    stored = feedback_by_topic(await services.store.feedback.entries(view.name))
+    given = stored.get(view.name, TopicFeedback())
+    compiled = Topic.from_settings(
+        settings, more_examples=given.examples, more_counter_examples=given.counter_examples
+    )
+    result = match_topic(compiled, title, text)
     return Classification(
         topic=view.name,
         matched=result.matched,
@@ -97,9 +104,11 @@ def _explain(
     view: TopicView, level: str | None, rules: tuple[str, ...], terms: tuple[str, ...]
 ) -> str:
     if level is None:
-        return f"No rule of {view.name} fires: this would not be kept."
-    fired = [rule for rule in view.rules if rule.label in rules]
-    said = "; ".join(f"{rule.label}: {rule.words}" for rule in fired)
+        why = f" ({rules[0]})" if rules else ""
+        return f"No rule of {view.name} fires{why}: this would not be kept."
+    words = {rule.label: rule.words for rule in view.rules}
+    # A rule is said in words; the semantic layer's label already says why it raised the item.
+    said = "; ".join(f"{label}: {words[label]}" if label in words else label for label in rules)
     action = "alert at once" if level == "alert" else "go into the digest"
     found = ", ".join(terms) or "-"
     return f"It would {action}, because {said}. Terms found: {found}."

@@ -104,3 +104,19 @@ async def upgrade_schema(engine: AsyncEngine) -> None:
         raise DatabaseError(
             redact(f"cannot migrate the database at {redact_url(str(engine.url))}: {error}")
         ) from error
+
+
+def open_read_only_engine(database_url: str, *, connect_seconds: float = 3.0) -> AsyncEngine:
+    """An engine that reads an existing database and never creates, migrates or writes one: a
+    SQLite file is opened read-only (a missing file is a DatabaseError, not a new empty one), and
+    a PostgreSQL server that does not answer within ``connect_seconds`` is given up on."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url, connect_args={"timeout": connect_seconds})
+    if not url.database or url.database == ":memory:":
+        raise DatabaseError("an in-memory SQLite database holds nothing to read")
+    path = Path(url.database).resolve()
+    if not path.is_file():
+        raise DatabaseError(f"there is no database at {path} yet")
+    reading = url.set(database=f"file:{path}", query={"mode": "ro", "uri": "true"})
+    return create_async_engine(reading, connect_args={"timeout": connect_seconds})

@@ -15,6 +15,7 @@ from monitor.store.base import Database
 from monitor.store.console_views import ConsoleViews
 from monitor.store.digests import DigestRepository
 from monitor.store.endpoints import EndpointRepository
+from monitor.store.feedback import FeedbackRepository
 from monitor.store.feeds import FeedRepository, FeedStatus
 from monitor.store.outbox import AlertStatus, OutboxRepository
 from monitor.store.retention import RetentionRepository
@@ -40,6 +41,7 @@ class Store:
         self.status = status = StatusRepository(db)
         self.retention = retention = RetentionRepository(db)
         self.console = ConsoleViews(db)
+        self.feedback = FeedbackRepository(db)  # an operator's examples per topic
 
         # Feeds: the config's, the operator's, and their schedule and state.
         self.sync_config_feeds = feeds.sync_config_feeds

@@ -291,3 +291,17 @@ class ConfigStateRow(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str]
+
+
+class TopicFeedbackRow(Base):
+    """An operator's correction of a topic: a sentence that is an example of what matters
+    (``example``) or of what does not (``counter_example``), and the alert it came from."""
+
+    __tablename__ = "topic_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str]
+    alert_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime]

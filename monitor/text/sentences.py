@@ -59,10 +59,13 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     for end_mark in _END.finditer(text):
         if end_mark.group(1) == "." and _closes_abbreviation(text, end_mark.start()):
             continue
-        spans.append((start, end_mark.end()))
-        start = end_mark.end()
-    spans.append((start, len(text)))
-    return [(a, b) for a, b in spans if not text[a:b].isspace() and a < b]
+        end = end_mark.end()
+        if start < end and not text[start:end].isspace():
+            spans.append((start, end))
+        start = end
+    if start < len(text) and not text[start:].isspace():
+        spans.append((start, len(text)))
+    return spans
 
 
 def split_sentences(text: str) -> list[str]:

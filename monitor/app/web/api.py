@@ -200,7 +200,7 @@ async def get_topic(request: web.Request) -> web.Response:
 async def classify(request: web.Request) -> web.Response:
     given = await body_of(request, ClassifyIn)
     name = request.match_info["name"]
-    return json_answer(topics.classify(services_of(request), given.title, given.text, name))
+    return json_answer(await topics.classify(services_of(request), given.title, given.text, name))
 
 
 async def get_openapi(request: web.Request) -> web.Response:

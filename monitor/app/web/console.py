@@ -200,7 +200,7 @@ async def try_topic(request: web.Request) -> web.Response:
     services = services_of(request)
     form = await _form(request)
     given = {key: str(form.get(key) or "") for key in ("title", "text", "topic")}
-    result = topics.classify(services, given["title"], given["text"], given["topic"] or None)
+    result = await topics.classify(services, given["title"], given["text"], given["topic"] or None)
     return page(
         request, "topics.html", topics=topics.list_topics(services), result=result, given=given
     )
