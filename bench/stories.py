@@ -78,9 +78,7 @@ def score(items: list[Item], placed: dict[str, Placed], events: Events, show: in
         f"  {found.events} events ({found.multi} of 2+ articles); "
         f"{len({placed[i].story for i in events if i in placed})} stories"
     )
-    austin = next(
-        (ids for ids in _members(events).values() if _is_austin(events[ids[0]][0])), []
-    )
+    austin = next((ids for ids in _members(events).values() if _is_austin(events[ids[0]][0])), [])
     stories = Counter(placed[i].story for i in austin)
     (main, count), *_ = stories.most_common() or [(None, 0)]
     others = sum(1 for i in events if i in placed and placed[i].story == main) - count
@@ -120,8 +118,10 @@ def sweep(
     """The trade-off ``event_similarity`` sets, the related zone kept as wide as configured."""
     width = settings.event_similarity - settings.related_similarity
     curve: dict[float, dict[str, dict[str, Scores]]] = {}
-    print("\nthe curve (event_similarity; related_similarity kept "
-          f"{width:.2f} below; other settings as configured):")
+    print(
+        "\nthe curve (event_similarity; related_similarity kept "
+        f"{width:.2f} below; other settings as configured):"
+    )
     for threshold in sorted({*THRESHOLDS, settings.event_similarity}):
         changed = settings.model_copy(
             update={
@@ -135,7 +135,10 @@ def sweep(
             halves = folds(events)
             curve[threshold][name] = {
                 "all": measure(items, placed, events),
-                **{f"half {n}": measure(items, placed, events, half) for n, half in enumerate(halves)},
+                **{
+                    f"half {n}": measure(items, placed, events, half)
+                    for n, half in enumerate(halves)
+                },
             }
         mark = " <- default" if threshold == settings.event_similarity else ""
         for name in labels:
@@ -146,13 +149,13 @@ def sweep(
 def held_out(curve: dict[float, dict[str, dict[str, Scores]]], name: str) -> None:
     """Each half's threshold chosen on the other half (most grouped with at most one pair of
     different events merged per half), scored on the half it was not chosen on."""
-    print(f"\nheld out, {name}: the threshold chosen on one half of the events, scored on the other")
+    print(
+        f"\nheld out, {name}: the threshold chosen on one half of the events, scored on the other"
+    )
     for tuned, scored in (("half 0", "half 1"), ("half 1", "half 0")):
         allowed = [t for t in curve if len(curve[t][name][tuned].wrong_events) <= 1]
         best = max(allowed or curve, key=lambda t: (curve[t][name][tuned].share, -t))
-        print(
-            f"  chosen on {tuned}: {best:.2f}; on {scored}: {line(curve[best][name][scored])}"
-        )
+        print(f"  chosen on {tuned}: {best:.2f}; on {scored}: {line(curve[best][name][scored])}")
 
 
 def stream(items: list[Item], total: int) -> Iterator[tuple[int, Item, datetime]]:
@@ -221,7 +224,9 @@ def main() -> None:
         from bench.stories_db import database_agreement
 
         placed = database_agreement(dev, settings, args.database, in_memory)
-    where = "in memory" if args.database == "none" else f"through Store.save_article on {args.database}"
+    where = (
+        "in memory" if args.database == "none" else f"through Store.save_article on {args.database}"
+    )
     for name, events in labels.items():
         print(f"\n{name}, default settings, {where}:")
         score(dev, placed, events, args.show)

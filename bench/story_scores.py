@@ -200,7 +200,7 @@ def measure(
     full: Counter[str] = Counter()
     marked: Counter[str] = Counter()
     marked_wrong = 0
-    for story, ids in by_story.items():
+    for ids in by_story.values():
         first = placed[ids[0]]
         if ids[0] not in follows:
             continue  # its alert is of an event not scored here
@@ -214,9 +214,7 @@ def measure(
     return Scores(
         events=len(members),
         multi=len(multi),
-        grouped=sum(
-            max(Counter(placed[i].story for i in members[e]).values()) for e in multi
-        ),
+        grouped=sum(max(Counter(placed[i].story for i in members[e]).values()) for e in multi),
         in_multi=sum(len(members[e]) for e in multi),
         wrong_events=pairs,
         follow_ups=[p for p in pairs if _follows_either(p, every, events)],

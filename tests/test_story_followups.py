@@ -14,7 +14,7 @@ from monitor.deliver.formats import render
 from monitor.deliver.payloads import render_payload
 from monitor.records import TopicMatch
 from monitor.store.engine import open_engine, upgrade_schema
-from monitor.store.facade import MergeRefused, Store
+from monitor.store.facade import MergeRefusedError, Store
 from monitor.stories.evidence import actions, figures
 from monitor.stories.fingerprint import fingerprint
 from monitor.stories.grouping import Candidate, decide, rarity
@@ -86,7 +86,9 @@ async def test_a_likely_follow_up_alerts_carries_its_related_story_and_renders_a
     assert len(stories) == 2
     original = next(story for story in stories if story.title == SURPRISE[0])
     claimed = await store.claim_due("a", NOW, 10, 60)
-    marked = next(alert for alert in claimed if alert.article and alert.article.title.startswith("US"))
+    marked = next(
+        alert for alert in claimed if alert.article and alert.article.title.startswith("US")
+    )
     first_alert = next(alert for alert in claimed if alert is not marked)
     assert first_alert.related_story is None
     assert marked.related_story is not None
@@ -121,16 +123,18 @@ async def test_a_likely_follow_up_alerts_carries_its_related_story_and_renders_a
 async def test_merged_stories_alert_once_and_split_undoes_the_merge(store: Store) -> None:
     first, second, third = await feeds(store, 3)
     digest = TopicMatch("talks", "digest", 2.0, ("Iraq",), ("talks",))
-    talks = replace(article(first, 1, "US, Iraq open talks on troop withdrawal", WIRE), matches=(digest,))
+    talks = replace(
+        article(first, 1, "US, Iraq open talks on troop withdrawal", WIRE), matches=(digest,)
+    )
     attack = article(second, 2, "Drone attack wounds US troops at Iraq base", OTHER)
     assert await store.save_article(talks, to("a"), NOW) == 0  # digest level: no alert yet
     assert await store.save_article(attack, to("a"), NOW) == 1
     stories = {story.title: story.id for story in await store.list_stories()}
     kept, merged = stories[talks.title], stories[attack.title]
 
-    with pytest.raises(MergeRefused):
+    with pytest.raises(MergeRefusedError):
         await store.merge_stories(kept, 999_999, NOW)
-    with pytest.raises(MergeRefused):
+    with pytest.raises(MergeRefusedError):
         await store.merge_stories(kept, kept, NOW)
     assert len(await store.list_stories()) == 2  # a refused merge changed nothing
 

@@ -144,11 +144,11 @@ async def _split(store: Store, settings: Settings, article_id: int) -> int:
 
 async def _merge(store: Store, kept: int, merged: int) -> int:
     from monitor.app.resources import utc_now
-    from monitor.store.facade import MergeRefused
+    from monitor.store.facade import MergeRefusedError
 
     try:
         outcome = await store.merge_stories(kept, merged, utc_now())
-    except MergeRefused as refused:
+    except MergeRefusedError as refused:
         print(f"monitor: {refused}", file=sys.stderr)
         return EXIT_FAILURE
     print(
@@ -162,7 +162,9 @@ def _print_links(story_id: int, links: list[Any]) -> None:
     """The likely same-event links from and to a story, which alerted as follow-ups."""
     if not links:
         return
-    print("\nlikely the same event (these alerted as marked follow-ups; join with `stories merge`):")
+    print(
+        "\nlikely the same event (these alerted as marked follow-ups; join with `stories merge`):"
+    )
     print_table(
         ["ARTICLE", "IN STORY", "LIKELY SAME AS STORY", "VIA ARTICLE", "SIMILARITY", "SHARED"],
         [

@@ -19,10 +19,17 @@ from monitor.store.outbox import AlertStatus, OutboxRepository
 from monitor.store.retention import RetentionRepository
 from monitor.store.status import StatusRepository
 from monitor.store.stories import StoryRepository
-from monitor.store.story_edits import MergeOutcome, MergeRefused, StoryEdits
+from monitor.store.story_edits import MergeOutcome, MergeRefusedError, StoryEdits
 from monitor.store.views import StoryViews
 
-__all__ = ["AlertStatus", "FeedStatus", "MergeOutcome", "MergeRefused", "SplitOutcome", "Store"]
+__all__ = [
+    "AlertStatus",
+    "FeedStatus",
+    "MergeOutcome",
+    "MergeRefusedError",
+    "SplitOutcome",
+    "Store",
+]
 
 
 class Store:

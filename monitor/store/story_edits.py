@@ -22,7 +22,7 @@ from monitor.store.tables import AlertRow, ArticleRow, StoryRow, StoryTopicRow
 _RANK = {"digest": 0, "alert": 1}
 
 
-class MergeRefused(Exception):
+class MergeRefusedError(Exception):
     """Two stories that cannot be merged: one is missing, or they are one story already."""
 
 
@@ -49,10 +49,13 @@ class StoryEdits(Repository):
             kept = await _current(session, kept_id)
             merged = await _current(session, merged_id)
             if kept.id == merged.id:
-                raise MergeRefused(f"stories {kept_id} and {merged_id} are one story already")
-            moved = await session.execute(
+                raise MergeRefusedError(f"stories {kept_id} and {merged_id} are one story already")
+            moving = list(
+                await session.scalars(select(ArticleRow.id).where(ArticleRow.story_id == merged.id))
+            )
+            await session.execute(
                 update(ArticleRow)
-                .where(ArticleRow.story_id == merged.id)
+                .where(ArticleRow.id.in_(moving))
                 .values(story_id=kept.id, merged_from=merged.id)
             )
             merged.merged_into = kept.id
@@ -66,7 +69,7 @@ class StoryEdits(Repository):
             await session.flush()
             await recount(session, kept)
             await recount(session, merged)
-            return MergeOutcome(kept=kept.id, merged=merged.id, moved=moved.rowcount or 0)
+            return MergeOutcome(kept=kept.id, merged=merged.id, moved=len(moving))
 
 
 async def _current(session: AsyncSession, story_id: int) -> StoryRow:
@@ -77,7 +80,7 @@ async def _current(session: AsyncSession, story_id: int) -> StoryRow:
         seen.add(story.id)
         story = await session.get(StoryRow, story.merged_into)
     if story is None:
-        raise MergeRefused(f"no story {story_id}")
+        raise MergeRefusedError(f"no story {story_id}")
     return story
 
 

@@ -142,7 +142,9 @@ class StoryViews(Repository):
                     shared=tuple(print_.shared),
                 )
                 for print_, article, related_story, related_title in rows.all()
-                if article.story_id is not None and print_.closest_article_id is not None
+                if article.story_id is not None
+                and print_.closest_article_id is not None
+                and related_story is not None
             ]
 
     async def _levels(

@@ -119,11 +119,11 @@ def figures(text: str, at: datetime | None = None, words: int = BODY_WORDS) -> f
         if lower.isdigit():
             if _YEAR.match(lower):
                 continue
-            month = _MONTHS.get(lowers[position - 1]) if position else None
+            before = _MONTHS.get(lowers[position - 1]) if position else None
             after = lowers[position + 1] if position + 1 < len(lowers) else ""
+            # "Dec. 7" or "7 December" ("7 may" is rather a verb than a month).
+            month = before or (_MONTHS.get(after) if after != "may" else None)
             if month and int(lower) <= 31:
-                found.add(f"date {month:02d}-{int(lower):02d}")
-            elif (month := _MONTHS.get(after)) and int(lower) <= 31 and after != "may":
                 found.add(f"date {month:02d}-{int(lower):02d}")
             else:
                 found.add(lower.lstrip("0") or "0")

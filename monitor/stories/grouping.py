@@ -194,9 +194,7 @@ def decide(
         duplicate = duplicate_similarity(new.signature, theirs.signature)
         if duplicate >= settings.duplicate_similarity and (copy is None or duplicate > copy[0]):
             copy = (duplicate, candidate)
-        similarity = _cosine_to(
-            new_vector, new_norm, theirs, weight, known, settings.title_weight
-        )
+        similarity = _cosine_to(new_vector, new_norm, theirs, weight, known, settings.title_weight)
         shared_names = sum(weight(name) for name in _all_names(new) & _all_names(theirs))
         evidence = _agreement(new, at, candidate, shared_names, settings)
         score = similarity + evidence.score
