@@ -197,3 +197,4 @@ class StoryFingerprint:
     actions: tuple[str, ...] = ()  # the main one first
     figures: frozenset[str] = frozenset()
     text_names: frozenset[str] = frozenset()
+    renewed: bool = False  # the headline says it is a new occurrence ("new strikes")

@@ -34,6 +34,7 @@ COMMANDS = [
     ["stories", "list"],
     ["stories", "show"],
     ["stories", "split"],
+    ["stories", "merge"],
     ["topics"],
     ["topics", "check"],
     ["db"],

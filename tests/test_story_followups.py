@@ -5,11 +5,14 @@ transaction so the merged story's later articles do not alert again; ``split`` u
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from monitor.cli.main import main
 from monitor.deliver.formats import render
 from monitor.deliver.payloads import render_payload
 from monitor.records import TopicMatch
@@ -19,6 +22,7 @@ from monitor.stories.evidence import actions, figures
 from monitor.stories.fingerprint import fingerprint
 from monitor.stories.grouping import Candidate, decide, rarity
 from monitor.stories.settings import StorySettings
+from tests.conftest import write_config
 from tests.test_story_store import NOW, OTHER, WIRE, article, feeds, to
 
 # Two reports of one visit in other words: close, but not close enough to be sure.
@@ -164,3 +168,34 @@ async def test_merged_stories_alert_once_and_split_undoes_the_merge(store: Store
     counts = {story.id: story.article_count for story in await store.list_stories()}
     assert counts == {kept: 2, merged: 1}
     assert len(await store.list_alerts()) == 1
+
+
+def test_stories_show_lists_the_links_and_merge_joins_them_from_the_command_line(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def prepare() -> tuple[int, int]:
+        engine = open_engine(sqlite_url)
+        await upgrade_schema(engine)
+        store = Store(engine)
+        first, second = await feeds(store, 2)
+        await store.save_article(article(first, 1, *SURPRISE), to("a"), NOW, stories=ZONE)
+        await store.save_article(article(second, 2, *UNANNOUNCED), to("a"), NOW, stories=ZONE)
+        ids = {story.title: story.id for story in await store.list_stories()}
+        await engine.dispose()
+        return ids[SURPRISE[0]], ids[UNANNOUNCED[0]]
+
+    original, marked = asyncio.run(prepare())
+    config = write_config(tmp_path / "monitor.toml", database_url=sqlite_url, feeds=[])
+    assert main(["--config", str(config), "stories", "show", str(original)]) == 0
+    shown = capsys.readouterr().out
+    assert "likely the same event" in shown
+    assert f"{original}: {SURPRISE[0][:50]}" in shown
+
+    assert main(["--config", str(config), "stories", "merge", str(original), str(marked)]) == 0
+    assert f"story {marked} merged into story {original}" in capsys.readouterr().out
+    assert main(["--config", str(config), "stories", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert SURPRISE[0][:60] in listed
+    assert UNANNOUNCED[0] not in listed  # merged: listed as part of the story it joined
+    assert main(["--config", str(config), "stories", "merge", str(original), str(marked)]) == 1
+    assert "one story already" in capsys.readouterr().err

@@ -4,8 +4,8 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-30 12:00:00
 
-Fingerprints gain the headline's actions, the figures and dates mentioned and the names of the
-text; fingerprints stored before have none, which compares as no evidence. A story merged into
+Fingerprints gain the headline's actions, the figures and dates mentioned, the names of the
+text and whether the headline says it is a new occurrence; fingerprints stored before have none, which compares as no evidence. A story merged into
 another keeps its row (``merged_into``) and its articles remember where they came from
 (``merged_from``), so the merge can be undone.
 """
@@ -26,6 +26,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('actions', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('figures', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('text_names', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('renewed', sa.Boolean(), nullable=True))
     with op.batch_alter_table('stories', schema=None) as batch_op:
         batch_op.add_column(sa.Column('merged_into', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
@@ -54,6 +55,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f('fk_stories_merged_into_stories'), type_='foreignkey')
         batch_op.drop_column('merged_into')
     with op.batch_alter_table('fingerprints', schema=None) as batch_op:
+        batch_op.drop_column('renewed')
         batch_op.drop_column('text_names')
         batch_op.drop_column('figures')
         batch_op.drop_column('actions')

@@ -180,6 +180,7 @@ class StoryRepository(Repository):
                     actions=tuple(row.actions or ()),
                     figures=frozenset(row.figures or ()),
                     text_names=frozenset(row.text_names or ()),
+                    renewed=bool(row.renewed),
                 ),
             )
             for row, story_id in rows.all()
@@ -211,6 +212,7 @@ class StoryRepository(Repository):
                 actions=list(print_.actions),
                 figures=sorted(print_.figures),
                 text_names=sorted(print_.text_names),
+                renewed=print_.renewed,
             )
         )
         await session.execute(

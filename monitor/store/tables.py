@@ -177,6 +177,7 @@ class FingerprintRow(Base):
     actions: Mapped[list[str] | None]
     figures: Mapped[list[str] | None]
     text_names: Mapped[list[str] | None]
+    renewed: Mapped[bool | None]
 
 
 class StoryKeyRow(Base):

@@ -22,9 +22,10 @@ from monitor.text.tokens import tokenize
 # The action of a headline, by verb class: word starts of its canonical forms.
 _ACTIONS: dict[str, tuple[str, ...]] = {
     "visit": ("visit", "surprise", "arriv", "land"),
-    "strike": ("strike", "struck", "airstrike", "bomb", "retaliat", "gunship", "pound"),
+    "strike": ("strike", "struck", "airstrike", "bomb", "retaliat", "gunship", "pound", "hit"),
     "attack": ("attack", "rocket", "mortar", "blast", "explosion", "shell", "fired", "targeted"),
-    "vote": ("vote", "pass", "advanc", "approv", "clear", "cloture"),
+    "vote": ("vote", "pass", "approv"),
+    "advance": ("advanc", "proceed", "cloture", "procedural"),  # a step before the vote
     "exercise": ("exercis", "drill", "train"),
     "agree": ("agree", "deal", "accord", "pact", "sign"),
     "meet": ("meet", "met", "talk", "discuss", "negotiat", "summit"),
@@ -70,6 +71,10 @@ _MONTHS = {
     )
     for name in names
 }
+# A headline that says its event is a new one ("new airstrikes", "another attack") does not
+# report what was reported a day before it.
+_RENEWAL = frozenset({"new", "another", "fresh", "again", "renewed", "latest"})
+RENEWAL_HOURS = 24
 # Words that start a headline's context clause: what came before, or around, the event.
 _CONTEXT = frozenset({"after", "following", "amid", "over", "response", "as", "despite"})
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -109,6 +114,11 @@ def _classes(lowers: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def renews(title: str) -> bool:
+    """Whether a headline says it reports a new occurrence: "US conducts new airstrikes"."""
+    return any(lower in _RENEWAL for lower in tokenize(prepared(title)).lowers)
+
+
 def figures(text: str, at: datetime | None = None, words: int = BODY_WORDS) -> frozenset[str]:
     """The numbers (not years) and dates a text mentions within its first ``words`` words:
     "3", "68", "date 12-25". A weekday ("on Tuesday") is the date of that day in the week up
@@ -142,6 +152,7 @@ def agreement(
     second: tuple[tuple[str, ...], frozenset[str], datetime],
     shared_names: float,
     *,
+    renewed: bool = False,
     action_weight: float,
     figure_weight: float,
     names_weight: float,
@@ -152,13 +163,18 @@ def agreement(
     names; less the further apart in time they are (same-day reports weigh more)."""
     (actions_a, figures_a, at_a), (actions_b, figures_b, at_b) = first, second
     score, facts = 0.0, []
-    # The main actions decide: each headline's must be among the other's actions.
+    # The main actions decide: each headline's must be among the other's actions; and a
+    # procedural step ("votes to advance") is not the vote it leads to.
     conflict = bool(actions_a and actions_b) and (
-        actions_a[0] not in actions_b and actions_b[0] not in actions_a
+        (actions_a[0] not in actions_b and actions_b[0] not in actions_a)
+        or ("advance" in actions_a) != ("advance" in actions_b)
     )
     if actions_a and actions_b and actions_a[0] == actions_b[0]:
         score += action_weight
         facts.append(f"action {actions_a[0]}")
+    elif not conflict and (common := set(actions_a) & set(actions_b)):
+        score += action_weight / 2  # one's main action is among the other's
+        facts.append("action " + "/".join(sorted(common)))
     shared_figures = figures_a & figures_b
     if shared_figures:
         score += figure_weight * min(len(shared_figures), 2)
@@ -168,4 +184,7 @@ def agreement(
     hours = abs(at_a - at_b).total_seconds() / 3600
     score -= day_penalty * hours / 24
     facts.append(f"{hours:.0f} h apart")
+    if renewed and hours >= RENEWAL_HOURS:
+        conflict = True
+        facts.append("a new occurrence")
     return Agreement(score=round(score, 4), facts=tuple(facts), conflict=conflict)

@@ -18,7 +18,7 @@ import numpy as np
 from datasketch import MinHash
 
 from monitor.records import StoryFingerprint
-from monitor.stories.evidence import BODY_WORDS, actions, figures
+from monitor.stories.evidence import BODY_WORDS, actions, figures, renews
 from monitor.stories.terms import content_words, headline_numbers, is_caption, names, shingles
 
 NUM_PERM = 128
@@ -76,6 +76,7 @@ def fingerprint(
         actions=actions(title),
         figures=figures(evidence, at),
         text_names=names("", body) - article_names,
+        renewed=renews(title),
     )
 
 

@@ -244,6 +244,7 @@ def _agreement(
         (new.actions, new.figures, at),
         (theirs.actions, theirs.figures, candidate.at),
         shared_names,
+        renewed=(new.renewed and at > candidate.at) or (theirs.renewed and candidate.at > at),
         action_weight=settings.action_weight,
         figure_weight=settings.figure_weight,
         names_weight=settings.names_weight,

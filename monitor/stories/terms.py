@@ -82,7 +82,6 @@ _REACTIONS = (
     "apolog",
     "welcom",
     "prais",
-    "call",
 )
 
 # "U.S.", "U.N.", "U.K.": dotted acronyms written as one word, so "US" and "U.S." agree.
