@@ -17,8 +17,11 @@ Then the speed: the dev and background entries, repeated a year apart per copy, 
 one after another until ``--stored`` articles are stored, timing each tenth; with a database,
 ``Store.save_article`` is timed on a store filled with as many.
 
+With ``--search N``, N settings are drawn and each half of the independent labels' events
+chooses one, scored on the other half (``bench/story_search.py``): how the defaults were chosen.
+
 Usage: python bench/stories.py [--config config/monitor.toml] [--data DIR] [--show 10]
-           [--stored 100000] [--database sqlite|postgres|none] [--batch 500]
+           [--stored 100000] [--database sqlite|postgres|none] [--batch 500] [--search 40]
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ LABELS = {
     "events-2023.tsv (independent)": DATA / "events-2023.tsv",
     "story_events.tsv (own)": ROOT / "bench" / "story_events.tsv",
 }
-THRESHOLDS = (0.3, 0.33, 0.36, 0.38, 0.4, 0.42, 0.44, 0.48, 0.52)
+THRESHOLDS = (0.29, 0.31, 0.33, 0.35, 0.37, 0.39, 0.41, 0.44, 0.48)
 Events = dict[str, tuple[str, str]]
 
 
@@ -209,6 +212,9 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=100_000, help="0: skip the speed")
     parser.add_argument("--database", choices=["none", "sqlite", "postgres"], default="sqlite")
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument(
+        "--search", type=int, default=0, help="draw N settings and cross-validate the choice"
+    )
     args = parser.parse_args()
 
     from bench.poll import pin
@@ -233,6 +239,10 @@ def main() -> None:
     curve = sweep(dev, settings, labels)
     for name in labels:
         held_out(curve, name)
+    if args.search:
+        from bench.story_search import search
+
+        search(dev, labels[next(iter(labels))], settings, args.search)
     if args.stored:
         everything = sorted(dev + read(args.data / "background-2023.jsonl"), key=lambda i: i.at)
         speed(everything, settings, args.stored)

@@ -18,20 +18,20 @@ class StorySettings(_Section):
     duplicate_similarity: float = Field(default=0.5, gt=0, le=1)
     # Weighted cosine similarity of headline and lead terms plus the event evidence two
     # articles share (see stories/evidence.py): surely the same event at this score or more...
-    event_similarity: float = Field(default=0.41, gt=0, le=2)
+    event_similarity: float = Field(default=0.37, gt=0, le=2)
     # ...and likely the same between this and event_similarity: the article starts a story of
     # its own and alerts, marked as a likely follow-up of the story it resembles.
-    related_similarity: float = Field(default=0.29, gt=0, le=2)
+    related_similarity: float = Field(default=0.25, gt=0, le=2)
     # What the evidence adds: the same main headline action, each shared figure or date (up to
     # two), shared rare names of title, lead and text (up to names_weight; 0 by default: on the
     # labelled set they add nothing the weighted terms, which include names, do not already
     # give); less day_penalty per day apart. Chosen on labelled events (README, "Stories").
-    action_weight: float = Field(default=0.1, ge=0)
-    figure_weight: float = Field(default=0.1, ge=0)
+    action_weight: float = Field(default=0.15, ge=0)
+    figure_weight: float = Field(default=0.05, ge=0)
     names_weight: float = Field(default=0.0, ge=0)
     day_penalty: float = Field(default=0.05, ge=0)
     # What each further article of a story at least related to the new one adds (up to 3).
-    corroboration_weight: float = Field(default=0.06, ge=0)
+    corroboration_weight: float = Field(default=0.1, ge=0)
     # Older settings, no longer read: shared names weigh in names_weight.
     event_similarity_with_names: float | None = Field(default=None, gt=0, le=1)
     shared_names_weight: float | None = Field(default=None, ge=0)
