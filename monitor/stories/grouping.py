@@ -1,14 +1,17 @@
 """Which story a new article belongs to: a pure decision over the articles stored near it.
 
-An article joins the story of the closest article published within the window when it is a
-copy of it (the shingle signatures agree on at least ``duplicate_similarity``) or reports the
+An article joins the story of a stored article published within the window when it is a copy
+of it (the shingle signatures agree on at least ``duplicate_similarity``) or surely reports the
 same event: the cosine similarity of their title and lead terms, each weighted by how rare it
-is among stored articles (and more in the headline), reaches ``event_similarity``, or reaches
-``event_similarity_with_names`` while the two share rare names worth ``shared_names_weight``.
-Two headlines with different numbers ("attacked 55 times", "57 times") are never the same event,
-nor are a reaction ("Iraq condemns US strikes") and what it reacts to.
-Otherwise the article starts a story. The decision keeps the closest article and the terms
-they share, so an operator can see why two articles were, or were not, grouped.
+is among stored articles (and more in the headline), plus the event evidence they share
+(``evidence.py``: action, figures and dates, time apart) and the corroboration of the story's
+other close articles, reaches ``event_similarity``. Two headlines with different numbers
+("attacked 55 times", "57 times") are never the same event, nor are a reaction ("Iraq condemns
+US strikes") and what it reacts to, nor two headlines whose actions differ. Between
+``related_similarity`` and ``event_similarity`` the article starts a story of its own, marked as
+likely the same event as the closest story: it alerts, as a follow-up. The decision keeps the
+closest article and what they share, so an operator can see why two articles were, or were
+not, grouped.
 """
 
 from __future__ import annotations
@@ -208,12 +211,13 @@ def decide(
         if best is None or score > best[0]:
             stories[candidate.story_id] = (score, candidate)
     # Several of a story's articles close to the new one corroborate each other.
-    scored = [
-        (score + settings.corroboration_weight * min(related_articles[story] - 1, 3), found)
-        for story, (score, found) in stories.items()
-        if related_articles[story]
-    ] + [(score, found) for story, (score, found) in stories.items() if not related_articles[story]]
-    scored.sort(key=lambda pair: (-pair[0], pair[1].article_id))
+    scored = sorted(
+        (
+            (score + settings.corroboration_weight * _corroborating(related_articles[story]), found)
+            for story, (score, found) in stories.items()
+        ),
+        key=lambda pair: (-pair[0], pair[1].article_id),
+    )
     event = scored[0] if scored and scored[0][0] >= settings.event_similarity else None
     related = scored[0] if scored and scored[0][0] >= settings.related_similarity else None
     if copy is not None:
@@ -226,6 +230,11 @@ def decide(
     if closest is not None:
         return replace(_joined("new", closest, new, at, weight, settings), story_id=None)
     return Decision(story_id=None, reason="new")
+
+
+def _corroborating(close_articles: int) -> int:
+    """How many of a story's articles beyond its closest one are close too (up to three)."""
+    return min(max(close_articles - 1, 0), 3)
 
 
 def _all_names(print_: StoryFingerprint) -> frozenset[str]:
