@@ -19,14 +19,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import aliased
 
 from bench.poll import database_url
+from bench.story_scores import Placed, print_of
 from monitor.records import NewArticle, StoryFingerprint, TopicMatch
 from monitor.store.engine import open_engine, upgrade_schema
 from monitor.store.facade import Store
 from monitor.store.stories import EVERY_ARTICLE
 from monitor.store.tables import ArticleRow, FingerprintRow, StoryKeyRow, StoryRow, TermCountRow
-from monitor.stories.fingerprint import fingerprint, index_keys
+from monitor.stories.fingerprint import index_keys
 from monitor.stories.settings import StorySettings
 
 NOW = datetime(2100, 1, 1, tzinfo=UTC)
@@ -50,10 +52,7 @@ async def _run(
     store = Store(engine)
     await store.add_feed("https://bench.example/feed", "bench", NOW)
     [feed] = await store.feeds_to_poll(None)
-    prints = {
-        item.id: fingerprint(item.title, item.text, lead_words=settings.lead_words)
-        for item in items
-    }
+    prints = {item.id: print_of(item, settings) for item in items}
     print(f"\ndatabase path on {kind} (Store.save_article, one transaction per article):")
     counts: Counter[str] = Counter()
     filled = 0
@@ -78,10 +77,10 @@ async def _run(
 
 
 def database_agreement(
-    items: list[Any], settings: StorySettings, kind: str, replayed: dict[str, int]
-) -> None:
-    """Replay ``items`` through the database; count the pairs it groups otherwise than
-    ``replayed`` (the in-memory replay) does."""
+    items: list[Any], settings: StorySettings, kind: str, replayed: dict[str, Placed]
+) -> dict[str, Placed]:
+    """Replay ``items`` through the database and return where it put them; print how many
+    pairs it groups otherwise than ``replayed`` (the in-memory replay) does."""
     with tempfile.TemporaryDirectory() as folder:
         url = database_url(kind, folder, "agreement")
         stored = asyncio.run(_replay(url, items, settings))
@@ -89,29 +88,40 @@ def database_agreement(
     differ = sum(
         1
         for a, b in itertools.combinations(ids, 2)
-        if (stored[a] == stored[b]) != (replayed[a] == replayed[b])
+        if (stored[a].story == stored[b].story) != (replayed[a].story == replayed[b].story)
     )
+    marked = sum(1 for i in ids if (stored[i].related is None) != (replayed[i].related is None))
     print(
-        f"\nthe same replay through Store.save_article on {kind}: {len(set(stored.values()))} "
-        f"stories; pairs grouped otherwise than in memory: {differ} of "
-        f"{len(ids) * (len(ids) - 1) // 2:,}"
+        f"\nthe replay through Store.save_article on {kind}: "
+        f"{len({p.story for p in stored.values()})} stories; pairs grouped otherwise than in "
+        f"memory: {differ} of {len(ids) * (len(ids) - 1) // 2:,}; marked otherwise: {marked}"
     )
+    return stored
 
 
-async def _replay(url: str, items: list[Any], settings: StorySettings) -> dict[str, int]:
+async def _replay(url: str, items: list[Any], settings: StorySettings) -> dict[str, Placed]:
     engine = open_engine(url)
     await upgrade_schema(engine)
     store = Store(engine)
     await store.add_feed("https://bench.example/feed", "bench", NOW)
     [feed] = await store.feeds_to_poll(None)
     for number, item in enumerate(items):
-        print_ = fingerprint(item.title, item.text, lead_words=settings.lead_words)
-        article = _article(feed.id, number, item, item.at, print_)
+        article = _article(feed.id, number, item, item.at, print_of(item, settings))
         await store.save_article(article, lambda _t: ["bench"], NOW, stories=settings)
+    closest = aliased(ArticleRow)
     async with engine.connect() as connection:
-        rows = (await connection.execute(select(ArticleRow.url, ArticleRow.story_id))).all()
+        rows = (
+            await connection.execute(
+                select(ArticleRow.url, ArticleRow.story_id, FingerprintRow.reason, closest.story_id)
+                .join(FingerprintRow, FingerprintRow.article_id == ArticleRow.id)
+                .outerjoin(closest, closest.id == FingerprintRow.closest_article_id)
+            )
+        ).all()
     await engine.dispose()
-    return {url.rsplit("/", 1)[1]: story_id for url, story_id in rows}
+    return {
+        url.rsplit("/", 1)[1]: Placed(story, related if reason == "related" else None)
+        for url, story, reason, related in rows
+    }
 
 
 def _nth(items: list[Any], number: int) -> tuple[Any, datetime]:

@@ -134,6 +134,19 @@ class StoryInfo:
     sources: tuple[StorySource, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class RelatedStory:
+    """The story an article's own story likely reports the same event as (the middle zone of
+    grouping): its id and first headline, how close the article came, the evidence shared,
+    and how many outlets the two stories have between them now."""
+
+    id: int
+    title: str
+    similarity: float
+    shared: tuple[str, ...]
+    source_count: int
+
+
 # What an outbox row sends: an alert, an update of an alerted story, or a digest.
 ARTICLE_MATCHED = "article.matched"
 STORY_UPDATED = "story.updated"
@@ -179,6 +192,8 @@ class PendingAlert:
     story: StoryInfo | None = None
     reasons: tuple[str, ...] = ()  # why a story.updated event was sent
     digest: tuple[DigestItem, ...] = ()
+    # The alert's article likely reports the same event as this story: a marked follow-up.
+    related_story: RelatedStory | None = None
     # The body of a row queued by a version that stored rendered payloads; sent as it is.
     stored_payload: dict[str, object] | None = None
     # The claim that holds the row: only its holder may record what became of it.
@@ -195,3 +210,9 @@ class StoryFingerprint:
     names: frozenset[str]
     numbers: frozenset[str]
     signature: bytes = b""
+    # Event evidence: the headline's verb classes ("visit", "strike"), the numbers and dates
+    # mentioned in title, lead and text, and the names in the text beyond the lead.
+    actions: tuple[str, ...] = ()  # the main one first
+    figures: frozenset[str] = frozenset()
+    text_names: frozenset[str] = frozenset()
+    renewed: bool = False  # the headline says it is a new occurrence ("new strikes")

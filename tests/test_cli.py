@@ -36,6 +36,7 @@ COMMANDS = [
     ["stories", "list"],
     ["stories", "show"],
     ["stories", "split"],
+    ["stories", "merge"],
     ["topics"],
     ["topics", "check"],
     ["db"],

@@ -79,7 +79,13 @@ async def process_entry(
         published_at=entry.published_at or (page.published_at if page else None),
         language=page.language if page else None,
         matches=matches,
-        fingerprint=fingerprint(title, text, lead=entry.summary, lead_words=stories.lead_words),
+        fingerprint=fingerprint(
+            title,
+            text,
+            lead=entry.summary,
+            lead_words=stories.lead_words,
+            at=entry.published_at or (page.published_at if page else None),
+        ),
         source_title=feed_title,
     )
     now = context.clock()

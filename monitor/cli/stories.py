@@ -31,7 +31,19 @@ def add_story_commands(commands: Any) -> None:
         help="take an article out of its story into one of its own, alerting as a new story "
         "would: for two events wrongly grouped as one",
     )
-    split.add_argument("article", type=int, help="the article's id, as `stories show` lists it")
+    split.add_argument(
+        "article",
+        type=int,
+        help="the article's id, as `stories show` lists it; an article that came with a "
+        "merged story takes that story back out (undoing `stories merge`)",
+    )
+    merge = actions.add_parser(
+        "merge",
+        help="join story B into story A, judged to report one event: B's articles move to A, "
+        "and A's later articles do not alert again for what either story alerted",
+    )
+    merge.add_argument("kept", type=int, metavar="A", help="the story that stays")
+    merge.add_argument("merged", type=int, metavar="B", help="the story merged into A")
 
 
 def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
@@ -42,6 +54,8 @@ def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
         async with open_store(settings, require_current=True) as store:
             if args.stories_command == "split":
                 return await _split(store, settings, args.article)
+            if args.stories_command == "merge":
+                return await _merge(store, args.kept, args.merged)
             if args.stories_command == "show":
                 found = await store.story_detail(args.id)
                 if found is None:
@@ -49,6 +63,8 @@ def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
                     return EXIT_FAILURE
                 story, articles = found
                 print(f"story {story.id}: {story.title}")
+                if story.merged_into is not None:
+                    print(f"merged into story {story.merged_into} by an operator")
                 print(
                     f"{story.article_count} article(s) from {story.source_count} source(s), "
                     f"{when(story.first_seen_at)} to {when(story.last_seen_at)}"
@@ -71,6 +87,7 @@ def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
                         for article in articles
                     ],
                 )
+                _print_links(story.id, await store.story_links(story.id))
                 return EXIT_OK
             stories = await store.list_stories(args.limit)
         print_table(
@@ -111,3 +128,42 @@ async def _split(store: Store, settings: Settings, article_id: int) -> int:
         + (", sent by the running daemon or the next `monitor once`" if outcome.alerts else "")
     )
     return EXIT_OK
+
+
+async def _merge(store: Store, kept: int, merged: int) -> int:
+    from monitor.app.resources import utc_now
+    from monitor.store.facade import MergeRefusedError
+
+    try:
+        outcome = await store.merge_stories(kept, merged, utc_now())
+    except MergeRefusedError as refused:
+        print(f"monitor: {refused}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(
+        f"story {outcome.merged} merged into story {outcome.kept}: {outcome.moved} article(s) "
+        f"moved; undo with `monitor stories split ARTICLE` on one of them"
+    )
+    return EXIT_OK
+
+
+def _print_links(story_id: int, links: list[Any]) -> None:
+    """The likely same-event links from and to a story, which alerted as follow-ups."""
+    if not links:
+        return
+    print(
+        "\nlikely the same event (these alerted as marked follow-ups; join with `stories merge`):"
+    )
+    print_table(
+        ["ARTICLE", "IN STORY", "LIKELY SAME AS STORY", "VIA ARTICLE", "SIMILARITY", "SHARED"],
+        [
+            [
+                str(link.article_id),
+                str(link.story_id) + (" (this)" if link.story_id == story_id else ""),
+                f"{link.related_story_id}: {link.related_title[:50]}",
+                str(link.related_article_id),
+                f"{link.similarity:.2f}",
+                ", ".join(link.shared),
+            ]
+            for link in links
+        ],
+    )

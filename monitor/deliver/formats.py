@@ -105,6 +105,39 @@ def also_reported_by(payload: dict[str, Any]) -> str:
     return "Also reported by: " + ", ".join(others) + (f" and {more} more" if more else "")
 
 
+def follow_up_line(payload: dict[str, Any]) -> str:
+    """ "Likely the same story as “…”, now 3 outlets": an alert whose article likely reports
+    an event already alerted, told as one line; "" for an alert that is not such a follow-up."""
+    related = payload.get("related_story")
+    if not isinstance(related, dict):
+        return ""
+    count = int(related.get("source_count") or 0)
+    line = f"Likely the same story as “{clip(str(related.get('title') or ''), 120)}”"
+    return line + (f", now {count} outlets" if count > 1 else "")
+
+
+def _slack_follow_up(payload: dict[str, Any]) -> dict[str, Any]:
+    """A follow-up as one small context line, not a headline card."""
+    title = _slack_escape(clip(str(payload.get("title") or ""), 150))
+    link = f"<{payload['url']}|{title}>" if payload.get("url") else title
+    source = _slack_escape(_source(payload))
+    line = f"↪ {link}" + (f" — {source}" if source else "")
+    line += f" · {_slack_escape(follow_up_line(payload))}"
+    return {
+        "text": follow_up_line(payload),
+        "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": clip(line, 2900)}]}],
+    }
+
+
+def _discord_follow_up(payload: dict[str, Any]) -> dict[str, Any]:
+    """A follow-up as one line of content, its link preview suppressed (flag 4)."""
+    title = clip(str(payload.get("title") or ""), 150)
+    link = f"[{title}](<{payload['url']}>)" if payload.get("url") else title
+    source = _source(payload)
+    line = f"↪ {link}" + (f" — {source}" if source else "") + f" · {follow_up_line(payload)}"
+    return {"content": clip(line, 1900), "flags": 4}
+
+
 def _headline(payload: dict[str, Any]) -> str:
     title = str(payload.get("title") or payload.get("type", "monitor"))
     return f"Update: {title}" if payload.get("type") == "story.updated" else title
@@ -147,6 +180,8 @@ def _slack(payload: dict[str, Any]) -> dict[str, Any]:
                 },
             ],
         }
+    if follow_up_line(payload):
+        return _slack_follow_up(payload)
     headline = _headline(payload)
     link = slack_link(payload["url"], headline) if payload.get("url") else _slack_escape(headline)
     context = " · ".join(
@@ -188,6 +223,8 @@ def _discord(payload: dict[str, Any]) -> dict[str, Any]:
             "content": f"Digest: {count} stories",
             "embeds": [{"title": "Digest", "description": "\n".join(lines)}],
         }
+    if follow_up_line(payload):
+        return _discord_follow_up(payload)
     embed: dict[str, Any] = {
         "title": clip(_headline(payload), 256),
         "description": payload.get("summary") or "",

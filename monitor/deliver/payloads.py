@@ -12,6 +12,7 @@ from monitor.records import (
     AlertArticle,
     DigestItem,
     PendingAlert,
+    RelatedStory,
     StoryInfo,
     TopicMatch,
 )
@@ -36,6 +37,8 @@ def render_payload(alert: PendingAlert) -> dict[str, Any]:
     payload = alert_payload(alert.id, alert.match, alert.article, detected_at=alert.created_at)
     if alert.story is not None:
         payload["story"] = story_field(alert.story)
+    if alert.related_story is not None:
+        payload["related_story"] = related_story_field(alert.related_story)
     if alert.reasons:
         payload["type"] = STORY_UPDATED
         payload["reasons"] = list(alert.reasons)
@@ -88,6 +91,18 @@ def story_field(story: StoryInfo) -> dict[str, Any]:
             }
             for source in story.sources
         ],
+    }
+
+
+def related_story_field(related: RelatedStory) -> dict[str, Any]:
+    """The ``related_story`` of an alert marked as a likely follow-up: the story it likely
+    reports the same event as, how close it came, the evidence shared, the outlets in all."""
+    return {
+        "id": related.id,
+        "title": related.title,
+        "similarity": related.similarity,
+        "shared": list(related.shared),
+        "source_count": related.source_count,
     }
 
 

@@ -25,6 +25,7 @@ _REASONS = {
     "new": "started the story",
     "duplicate": "a copy of",
     "event": "the same event as",
+    "related": "started the story; likely the same event as",
     "split": "split off by an operator from the story of",
 }
 

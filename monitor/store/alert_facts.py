@@ -8,18 +8,30 @@ from dataclasses import replace
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from monitor.parse.urls import outlet
 from monitor.records import (
+    ARTICLE_MATCHED,
     DIGEST,
     AlertArticle,
     DigestItem,
     Level,
     PendingAlert,
+    RelatedStory,
     StoryInfo,
+    StorySource,
     TopicMatch,
 )
 from monitor.store.stories import story_info
-from monitor.store.tables import AlertRow, ArticleRow, FeedRow, MatchRow
+from monitor.store.tables import (
+    AlertRow,
+    ArticleRow,
+    FeedRow,
+    FingerprintRow,
+    MatchRow,
+    StoryRow,
+)
 
 
 async def alert_facts(session: AsyncSession, rows: Sequence[AlertRow]) -> list[PendingAlert]:
@@ -41,7 +53,59 @@ async def alert_facts(session: AsyncSession, rows: Sequence[AlertRow]) -> list[P
         if (story := articles[match.article_id][1]) is not None
     }
     stories = {story_id: await story_info(session, story_id) for story_id in sorted(story_ids)}
-    return [_pending(row, alert_matches, digest_matches, articles, stories) for row in rows]
+    related = await _related_stories(
+        session,
+        {
+            row.article_id: stories.get(row.story_id) if row.story_id is not None else None
+            for row in fresh
+            if row.kind == ARTICLE_MATCHED and row.article_id is not None
+        },
+    )
+    pending = [_pending(row, alert_matches, digest_matches, articles, stories) for row in rows]
+    return [
+        replace(alert, related_story=related[row.article_id])
+        if row.payload is None and row.kind == ARTICLE_MATCHED and row.article_id in related
+        else alert
+        for row, alert in zip(rows, pending, strict=True)
+    ]
+
+
+async def _related_stories(
+    session: AsyncSession, own: dict[int, StoryInfo | None]
+) -> dict[int, RelatedStory]:
+    """For each article marked as likely the same event as another story's article, that
+    story as it is now (followed into the story an operator merged it into)."""
+    if not own:
+        return {}
+    closest = aliased(ArticleRow)
+    rows = await session.execute(
+        select(FingerprintRow, closest.story_id)
+        .join(closest, closest.id == FingerprintRow.closest_article_id)
+        .where(FingerprintRow.article_id.in_(sorted(own)), FingerprintRow.reason == "related")
+    )
+    found = {}
+    for print_, story_id in rows.all():
+        story = await session.get(StoryRow, story_id) if story_id is not None else None
+        while story is not None and story.merged_into is not None:
+            story = await session.get(StoryRow, story.merged_into)
+        if story is None:
+            continue
+        theirs = await story_info(session, story.id)
+        mine = own.get(print_.article_id)
+        outlets = {_outlet(source) for source in theirs.sources}
+        outlets |= {_outlet(source) for source in (mine.sources if mine else ())}
+        found[print_.article_id] = RelatedStory(
+            id=story.id,
+            title=story.title,
+            similarity=print_.similarity,
+            shared=tuple(print_.shared),
+            source_count=len(outlets),
+        )
+    return found
+
+
+def _outlet(source: StorySource) -> str:
+    return outlet(source.article_url) or source.url or source.article_url
 
 
 def _pending(

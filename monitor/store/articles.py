@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from monitor.records import ARTICLE_MATCHED, STORY_UPDATED, Level, NewArticle, StoryInfo, TopicMatch
 from monitor.store.base import Database, Repository
 from monitor.store.stories import StoryNews, StoryRepository, story_info
+from monitor.store.story_edits import unmerge
 from monitor.store.tables import AlertRow, ArticleRow, MatchRow
 from monitor.stories.settings import StorySettings
 
@@ -154,13 +155,17 @@ class ArticleRepository(Repository):
     ) -> SplitOutcome | None:
         """Take an article out of its story into a story of its own: an operator's correction
         of two events grouped as one. The article then alerts as the first article of a new
-        story does, and the story it left is counted again. None when there is no such article."""
+        story does, and the story it left is counted again; an article that came with a merged
+        story goes back with that story instead. None when there is no such article."""
         async with self._db.writing() as session:
             await self._stories.lock_decisions(session)
             article = await session.get(ArticleRow, article_id)
             if article is None:
                 return None
             left = article.story_id
+            # An article an operator's merge brought here goes back with its story: the undo.
+            if (back := await unmerge(session, article)) is not None:
+                return SplitOutcome(story_id=back.id, left_story_id=left, alerts=0)
             if left is not None:
                 size = await session.scalar(
                     select(func.count(ArticleRow.id)).where(ArticleRow.story_id == left)

@@ -21,9 +21,17 @@ from monitor.store.outbox import AlertStatus, OutboxRepository
 from monitor.store.retention import RetentionRepository
 from monitor.store.status import StatusRepository
 from monitor.store.stories import StoryRepository
+from monitor.store.story_edits import MergeOutcome, MergeRefusedError, StoryEdits
 from monitor.store.views import StoryViews
 
-__all__ = ["AlertStatus", "FeedStatus", "SplitOutcome", "Store"]
+__all__ = [
+    "AlertStatus",
+    "FeedStatus",
+    "MergeOutcome",
+    "MergeRefusedError",
+    "SplitOutcome",
+    "Store",
+]
 
 
 class Store:
@@ -34,6 +42,7 @@ class Store:
         self.feeds = feeds = FeedRepository(db)
         self.stories = StoryRepository(db)
         self.articles = articles = ArticleRepository(db, self.stories)
+        self.story_edits = StoryEdits(db, self.stories)
         self.outbox = outbox = OutboxRepository(db)
         self.endpoints = endpoints = EndpointRepository(db)
         self.digests = DigestRepository(db)
@@ -59,10 +68,12 @@ class Store:
         self.is_known = articles.is_known
         self.save_article = articles.save_article
         self.split_article = articles.split_article
+        self.merge_stories = self.story_edits.merge_stories
         self.match_levels = articles.match_levels
         self.count_articles = articles.count_articles
         self.list_stories = views.list_stories
         self.story_detail = views.story_detail
+        self.story_links = views.story_links
         # The outbox, its endpoints and digests.
         self.claim_due = outbox.claim_due
         self.release = outbox.release

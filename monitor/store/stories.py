@@ -129,21 +129,8 @@ class StoryRepository(Repository):
             print_.reason = "split"
         await session.flush()
         if left is not None and (old := await session.get(StoryRow, left)) is not None:
-            remaining = await story_info(session, left)
-            _count(old, remaining)
-            await self._retime(session, old)
+            await recount(session, old)
         return story
-
-    async def _retime(self, session: AsyncSession, story: StoryRow) -> None:
-        """A story's first and last article times, from the articles it has now."""
-        rows = await session.execute(
-            select(FingerprintRow.at, ArticleRow.published_at, ArticleRow.created_at)
-            .outerjoin(FingerprintRow, FingerprintRow.article_id == ArticleRow.id)
-            .where(ArticleRow.story_id == story.id)
-        )
-        times = [filed or min(published or created, created) for filed, published, created in rows]
-        if times:
-            story.first_seen_at, story.last_seen_at = min(times), max(times)
 
     async def _term_counts(self, session: AsyncSession, terms: Iterable[str]) -> dict[str, int]:
         """How many stored articles have each of ``terms`` (absent: none has it)."""
@@ -190,6 +177,10 @@ class StoryRepository(Repository):
                     names=frozenset(row.names),
                     numbers=frozenset(row.numbers),
                     signature=row.signature,
+                    actions=tuple(row.actions or ()),
+                    figures=frozenset(row.figures or ()),
+                    text_names=frozenset(row.text_names or ()),
+                    renewed=bool(row.renewed),
                 ),
             )
             for row, story_id in rows.all()
@@ -218,6 +209,10 @@ class StoryRepository(Repository):
                 similarity=decision.similarity,
                 closest_article_id=decision.article_id,
                 shared=list(decision.shared),
+                actions=list(print_.actions),
+                figures=sorted(print_.figures),
+                text_names=sorted(print_.text_names),
+                renewed=print_.renewed,
             )
         )
         await session.execute(
@@ -264,6 +259,19 @@ class StoryRepository(Repository):
             state.notified_sources = sources
             return StoryNews(more_sources=True)
         return StoryNews()
+
+
+async def recount(session: AsyncSession, story: StoryRow) -> None:
+    """A story's counts and first and last article times, from the articles it has now."""
+    _count(story, await story_info(session, story.id))
+    rows = await session.execute(
+        select(FingerprintRow.at, ArticleRow.published_at, ArticleRow.created_at)
+        .outerjoin(FingerprintRow, FingerprintRow.article_id == ArticleRow.id)
+        .where(ArticleRow.story_id == story.id)
+    )
+    times = [filed or min(published or created, created) for filed, published, created in rows]
+    if times:
+        story.first_seen_at, story.last_seen_at = min(times), max(times)
 
 
 def _count(story: StoryRow, info: StoryInfo) -> None:

@@ -117,6 +117,8 @@ class ArticleRow(Base):
     story_id: Mapped[int | None] = mapped_column(
         ForeignKey("stories.id", ondelete="SET NULL"), index=True
     )
+    # The story it was in before an operator merged that story into this one.
+    merged_from: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"))
 
 
 class StoryRow(Base):
@@ -131,6 +133,8 @@ class StoryRow(Base):
     first_seen_at: Mapped[datetime] = mapped_column(index=True)
     last_seen_at: Mapped[datetime]
     created_at: Mapped[datetime]
+    # An operator merged this story into that one; its articles moved there.
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"))
 
 
 class StoryTopicRow(Base):
@@ -169,6 +173,11 @@ class FingerprintRow(Base):
         ForeignKey("articles.id", ondelete="SET NULL")
     )
     shared: Mapped[list[str]]
+    # Event evidence (None in fingerprints stored before it was kept: no evidence).
+    actions: Mapped[list[str] | None]
+    figures: Mapped[list[str] | None]
+    text_names: Mapped[list[str] | None]
+    renewed: Mapped[bool | None]
 
 
 class StoryKeyRow(Base):

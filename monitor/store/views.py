@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from monitor.store.base import Repository
 from monitor.store.tables import ArticleRow, FeedRow, FingerprintRow, StoryRow, StoryTopicRow
@@ -24,6 +25,22 @@ class StoryStatus:
     first_seen_at: datetime
     last_seen_at: datetime
     levels: tuple[tuple[str, str, datetime | None], ...]  # (topic, level, alerted at)
+    merged_into: int | None = None  # an operator merged it into that story
+
+
+@dataclass(frozen=True, slots=True)
+class StoryLink:
+    """A likely same-event link between two stories: an article that started a story of its
+    own, marked as likely related to a stored article of another story."""
+
+    article_id: int  # the article marked
+    article_title: str
+    story_id: int  # the story it is in
+    related_article_id: int
+    related_story_id: int  # the story of the article it resembles, as it is now
+    related_title: str  # that story's first headline
+    similarity: float
+    shared: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +52,8 @@ class StoryArticle:
     url: str
     source: str
     at: datetime | None
-    reason: str | None  # new, duplicate, event, split; None: stored without a fingerprint
+    # new, duplicate, event, related, split; None: stored without a fingerprint
+    reason: str | None
     similarity: float | None
     closest_article_id: int | None
     shared: tuple[str, ...]
@@ -50,6 +68,7 @@ class StoryViews(Repository):
             stories = (
                 await session.scalars(
                     select(StoryRow)
+                    .where(StoryRow.merged_into.is_(None))
                     .order_by(StoryRow.last_seen_at.desc(), StoryRow.id.desc())
                     .limit(limit)
                 )
@@ -95,6 +114,39 @@ class StoryViews(Repository):
             )
         return _status(story, levels.get(story_id, ())), articles
 
+    async def story_links(self, story_id: int) -> list[StoryLink]:
+        """The likely same-event links from and to a story's articles."""
+        marked = aliased(ArticleRow)
+        related = aliased(ArticleRow)
+        async with self._db.sessions() as session:
+            rows = await session.execute(
+                select(FingerprintRow, marked, related.story_id, StoryRow.title)
+                .join(marked, marked.id == FingerprintRow.article_id)
+                .join(related, related.id == FingerprintRow.closest_article_id)
+                .join(StoryRow, StoryRow.id == related.story_id)
+                .where(
+                    FingerprintRow.reason == "related",
+                    or_(marked.story_id == story_id, related.story_id == story_id),
+                )
+                .order_by(FingerprintRow.at)
+            )
+            return [
+                StoryLink(
+                    article_id=article.id,
+                    article_title=article.title,
+                    story_id=article.story_id,
+                    related_article_id=print_.closest_article_id,
+                    related_story_id=related_story,
+                    related_title=related_title,
+                    similarity=print_.similarity,
+                    shared=tuple(print_.shared),
+                )
+                for print_, article, related_story, related_title in rows.all()
+                if article.story_id is not None
+                and print_.closest_article_id is not None
+                and related_story is not None
+            ]
+
     async def _levels(
         self, session: AsyncSession, story_ids: list[int]
     ) -> dict[int, tuple[tuple[str, str, datetime | None], ...]]:
@@ -118,4 +170,5 @@ def _status(story: StoryRow, levels: tuple[tuple[str, str, datetime | None], ...
         first_seen_at=story.first_seen_at,
         last_seen_at=story.last_seen_at,
         levels=levels,
+        merged_into=story.merged_into,
     )

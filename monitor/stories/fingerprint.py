@@ -11,12 +11,14 @@ terms are kept as sets and each becomes a lookup key too. Pure functions over fr
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHash
 
 from monitor.records import StoryFingerprint
+from monitor.stories.evidence import BODY_WORDS, actions, figures, renews
 from monitor.stories.terms import content_words, headline_numbers, is_caption, names, shingles
 
 NUM_PERM = 128
@@ -35,11 +37,23 @@ def _permutations() -> object:
     return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations
 
 
-def fingerprint(title: str, text: str, *, lead: str = "", lead_words: int = 40) -> StoryFingerprint:
+def fingerprint(
+    title: str,
+    text: str,
+    *,
+    lead: str = "",
+    lead_words: int = 40,
+    at: datetime | None = None,
+) -> StoryFingerprint:
     """The fingerprint of an article: ``lead`` is the feed's summary (a photo caption is
-    ignored), else the start of ``text`` is the lead."""
-    if not lead or is_caption(lead):
+    ignored), else the start of ``text`` is the lead. ``at``, the publication time, dates
+    the weekdays the text mentions ("on Tuesday")."""
+    own_lead = bool(lead) and not is_caption(lead)
+    if not own_lead:
         lead = text
+    # The event evidence reads the text further than the lead: the page when it was fetched.
+    body = text[: BODY_WORDS * _CHARACTERS_PER_WORD]
+    evidence = f"{title}\n{lead}\n{body}" if own_lead else f"{title}\n{body}"
     # Enough characters for the lead's words; names and terms past the lead are not compared.
     lead = lead[: lead_words * _CHARACTERS_PER_WORD]
     title_words = content_words(title)
@@ -59,6 +73,10 @@ def fingerprint(title: str, text: str, *, lead: str = "", lead_words: int = 40) 
         names=article_names,
         numbers=headline_numbers(title),
         signature=signature,
+        actions=actions(title),
+        figures=figures(evidence, at),
+        text_names=names("", body) - article_names,
+        renewed=renews(title),
     )
 
 

@@ -1,30 +1,35 @@
 """Which story a new article belongs to: a pure decision over the articles stored near it.
 
-An article joins the story of the closest article published within the window when it is a
-copy of it (the shingle signatures agree on at least ``duplicate_similarity``) or reports the
+An article joins the story of a stored article published within the window when it is a copy
+of it (the shingle signatures agree on at least ``duplicate_similarity``) or surely reports the
 same event: the cosine similarity of their title and lead terms, each weighted by how rare it
-is among stored articles (and more in the headline), reaches ``event_similarity``, or reaches
-``event_similarity_with_names`` while the two share rare names worth ``shared_names_weight``.
-Two headlines with different numbers ("attacked 55 times", "57 times") are never the same event,
-nor are a reaction ("Iraq condemns US strikes") and what it reacts to.
-Otherwise the article starts a story. The decision keeps the closest article and the terms
-they share, so an operator can see why two articles were, or were not, grouped.
+is among stored articles (and more in the headline), plus the event evidence they share
+(``evidence.py``: action, figures and dates, time apart) and the corroboration of the story's
+other close articles, reaches ``event_similarity``. Two headlines with different numbers
+("attacked 55 times", "57 times") are never the same event, nor are a reaction ("Iraq condemns
+US strikes") and what it reacts to, nor two headlines whose actions differ. Between
+``related_similarity`` and ``event_similarity`` the article starts a story of its own, marked as
+likely the same event as the closest story: it alerts, as a follow-up. The decision keeps the
+closest article and what they share, so an operator can see why two articles were, or were
+not, grouped.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
 from monitor.records import StoryFingerprint
+from monitor.stories.evidence import Agreement, agreement
 from monitor.stories.fingerprint import band_keys, duplicate_similarity, term_key
 from monitor.stories.settings import StorySettings
 from monitor.stories.terms import is_reaction
 
-Reason = Literal["new", "duplicate", "event"]
+Reason = Literal["new", "duplicate", "event", "related"]
 Weights = Callable[[str], float]
 _SHOWN_TERMS = 8
 # An article is looked up by its headline terms, its names and the rarest of its lead terms:
@@ -55,6 +60,8 @@ class Decision:
     similarity: float = 0.0
     article_id: int | None = None
     shared: tuple[str, ...] = ()
+    # A new story likely about the same event as this one: the article alerts, marked so.
+    related_story_id: int | None = None
 
 
 def rarity(document_counts: Mapping[str, int], total: int) -> Weights:
@@ -170,60 +177,106 @@ def decide(
     weight: Weights,
     settings: StorySettings,
 ) -> Decision:
-    """The story ``new``, published at ``at``, belongs to among ``candidates``."""
+    """The story ``new``, published at ``at``, belongs to among ``candidates``: the story of
+    a copy, else of the surest report of the same event; else a new story, marked as likely
+    related to the closest one when their evidence is in the middle zone."""
     window = timedelta(hours=settings.window_hours)
     known: dict[str, float] = {}
     weight = _remembered(weight, known)
     new_vector = _vector(new, weight, settings.title_weight)
     new_norm = math.sqrt(sum(value * value for value in new_vector.values()))
     copy: tuple[float, Candidate] | None = None
-    event: tuple[float, Candidate] | None = None
     closest: tuple[float, Candidate] | None = None
+    # Per story: its closest article, and how many of its articles are at least related.
+    stories: dict[int, tuple[float, Candidate]] = {}
+    related_articles: Counter[int] = Counter()
     for candidate in candidates:
-        if abs(at - candidate.at) > window or numbers_differ(new, candidate.fingerprint):
+        theirs = candidate.fingerprint
+        if abs(at - candidate.at) > window or numbers_differ(new, theirs):
             continue
-        duplicate = duplicate_similarity(new.signature, candidate.fingerprint.signature)
+        duplicate = duplicate_similarity(new.signature, theirs.signature)
         if duplicate >= settings.duplicate_similarity and (copy is None or duplicate > copy[0]):
             copy = (duplicate, candidate)
-        similarity = _cosine_to(
-            new_vector, new_norm, candidate.fingerprint, weight, known, settings.title_weight
-        )
-        if closest is None or similarity > closest[0]:
-            closest = (similarity, candidate)
-        same_event = (
-            similarity >= settings.event_similarity
-            or (
-                similarity >= settings.event_similarity_with_names
-                and sum(weight(name) for name in new.names & candidate.fingerprint.names)
-                >= settings.shared_names_weight
-            )
-        ) and not one_reacts(new, candidate.fingerprint)
-        if same_event and (event is None or similarity > event[0]):
-            event = (similarity, candidate)
+        similarity = _cosine_to(new_vector, new_norm, theirs, weight, known, settings.title_weight)
+        shared_names = sum(weight(name) for name in _all_names(new) & _all_names(theirs))
+        evidence = _agreement(new, at, candidate, shared_names, settings)
+        score = similarity + evidence.score
+        if closest is None or score > closest[0]:
+            closest = (score, candidate)
+        if evidence.conflict or one_reacts(new, theirs):
+            continue
+        if score >= settings.related_similarity:
+            related_articles[candidate.story_id] += 1
+        best = stories.get(candidate.story_id)
+        if best is None or score > best[0]:
+            stories[candidate.story_id] = (score, candidate)
+    # Several of a story's articles close to the new one corroborate each other.
+    scored = sorted(
+        (
+            (score + settings.corroboration_weight * _corroborating(related_articles[story]), found)
+            for story, (score, found) in stories.items()
+        ),
+        key=lambda pair: (-pair[0], pair[1].article_id),
+    )
+    event = scored[0] if scored and scored[0][0] >= settings.event_similarity else None
+    related = scored[0] if scored and scored[0][0] >= settings.related_similarity else None
     if copy is not None:
-        return _joined("duplicate", copy, new, weight)
+        return _joined("duplicate", copy, new, at, weight, settings)
     if event is not None:
-        return _joined("event", event, new, weight)
+        return _joined("event", event, new, at, weight, settings)
+    if related is not None:
+        found = _joined("related", related, new, at, weight, settings)
+        return replace(found, story_id=None, related_story_id=found.story_id)
     if closest is not None:
-        similarity, candidate = closest
-        return Decision(
-            story_id=None,
-            reason="new",
-            similarity=round(similarity, 4),
-            article_id=candidate.article_id,
-            shared=shared_terms(new, candidate.fingerprint, weight),
-        )
+        return replace(_joined("new", closest, new, at, weight, settings), story_id=None)
     return Decision(story_id=None, reason="new")
 
 
+def _corroborating(close_articles: int) -> int:
+    """How many of a story's articles beyond its closest one are close too (up to three)."""
+    return min(max(close_articles - 1, 0), 3)
+
+
+def _all_names(print_: StoryFingerprint) -> frozenset[str]:
+    return print_.names | print_.text_names
+
+
+def _agreement(
+    new: StoryFingerprint,
+    at: datetime,
+    candidate: Candidate,
+    shared_names: float,
+    settings: StorySettings,
+) -> Agreement:
+    theirs = candidate.fingerprint
+    return agreement(
+        (new.actions, new.figures, at),
+        (theirs.actions, theirs.figures, candidate.at),
+        shared_names,
+        renewed=(new.renewed and at > candidate.at) or (theirs.renewed and candidate.at > at),
+        action_weight=settings.action_weight,
+        figure_weight=settings.figure_weight,
+        names_weight=settings.names_weight,
+        day_penalty=settings.day_penalty,
+    )
+
+
 def _joined(
-    reason: Reason, best: tuple[float, Candidate], new: StoryFingerprint, weight: Weights
+    reason: Reason,
+    best: tuple[float, Candidate],
+    new: StoryFingerprint,
+    at: datetime,
+    weight: Weights,
+    settings: StorySettings,
 ) -> Decision:
-    similarity, candidate = best
+    score, candidate = best
+    theirs = candidate.fingerprint
+    shared_names = sum(weight(name) for name in _all_names(new) & _all_names(theirs))
+    evidence = _agreement(new, at, candidate, shared_names, settings)
     return Decision(
         story_id=candidate.story_id,
         reason=reason,
-        similarity=round(similarity, 4),
+        similarity=round(score, 4),
         article_id=candidate.article_id,
-        shared=shared_terms(new, candidate.fingerprint, weight),
+        shared=shared_terms(new, theirs, weight) + evidence.facts,
     )

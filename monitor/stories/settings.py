@@ -16,11 +16,25 @@ class StorySettings(_Section):
     window_hours: float = Field(default=48, gt=0)
     # MinHash estimate of the Jaccard similarity of two texts' 3-word shingles: a copy.
     duplicate_similarity: float = Field(default=0.5, gt=0, le=1)
-    # Weighted cosine similarity of headline and lead terms: the same event...
-    event_similarity: float = Field(default=0.44, gt=0, le=1)
-    # ...or this much, when the two also share rare names worth shared_names_weight.
-    event_similarity_with_names: float = Field(default=0.34, gt=0, le=1)
-    shared_names_weight: float = Field(default=8.0, ge=0)
+    # Weighted cosine similarity of headline and lead terms plus the event evidence two
+    # articles share (see stories/evidence.py): surely the same event at this score or more...
+    event_similarity: float = Field(default=0.37, gt=0, le=2)
+    # ...and likely the same between this and event_similarity: the article starts a story of
+    # its own and alerts, marked as a likely follow-up of the story it resembles.
+    related_similarity: float = Field(default=0.25, gt=0, le=2)
+    # What the evidence adds: the same main headline action, each shared figure or date (up to
+    # two), shared rare names of title, lead and text (up to names_weight; 0 by default: on the
+    # labelled set they add nothing the weighted terms, which include names, do not already
+    # give); less day_penalty per day apart. Chosen on labelled events (README, "Stories").
+    action_weight: float = Field(default=0.15, ge=0)
+    figure_weight: float = Field(default=0.05, ge=0)
+    names_weight: float = Field(default=0.0, ge=0)
+    day_penalty: float = Field(default=0.05, ge=0)
+    # What each further article of a story at least related to the new one adds (up to 3).
+    corroboration_weight: float = Field(default=0.1, ge=0)
+    # Older settings, no longer read: shared names weigh in names_weight.
+    event_similarity_with_names: float | None = Field(default=None, gt=0, le=1)
+    shared_names_weight: float | None = Field(default=None, ge=0)
     title_weight: float = Field(default=2.0, ge=1)  # a headline word counts this many times
     lead_words: int = Field(default=40, ge=1)  # content words of the lead compared
     # An endpoint with story_updates hears again when a story gains this many more sources.
@@ -29,6 +43,6 @@ class StorySettings(_Section):
 
     @model_validator(mode="after")
     def _ordered(self) -> StorySettings:
-        if self.event_similarity_with_names > self.event_similarity:
-            raise ValueError("event_similarity_with_names is above event_similarity")
+        if self.related_similarity > self.event_similarity:
+            raise ValueError("related_similarity is above event_similarity")
         return self
