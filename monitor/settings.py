@@ -27,6 +27,7 @@ from monitor.deliver.settings import (
     DEFAULT_WEBHOOK,
     DeliverySettings,
     HttpUrlText,
+    ScheduleText,
     WebhookSecret,
     WebhookSettings,
 )
@@ -35,7 +36,6 @@ from monitor.match.settings import TopicSettings
 from monitor.stories.settings import StorySettings
 from monitor.text.plain import clip
 from monitor.text.redact import redact
-from monitor.triggers import schedule_trigger
 
 DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
 
@@ -82,13 +82,7 @@ class RetentionSettings(_Section):
 
     article_text_days: int = Field(default=90, ge=0)
     delivered_alert_days: int = Field(default=30, ge=0)
-    run_at: str = "daily 03:30"  # UTC
-
-    @field_validator("run_at")
-    @classmethod
-    def _valid_schedule(cls, value: str) -> str:
-        schedule_trigger(value, "UTC")
-        return value
+    run_at: ScheduleText = "daily 03:30"  # UTC
 
 
 class HttpSettings(_Section):

@@ -37,6 +37,15 @@ def http_url(value: str) -> str:
 HttpUrlText = Annotated[str, AfterValidator(http_url)]
 
 
+def schedule(value: str) -> str:
+    """``daily HH:MM``, ``hourly`` or ``cron …`` (see ``triggers``), or ValueError."""
+    schedule_trigger(value, "UTC")
+    return value
+
+
+ScheduleText = Annotated[str, AfterValidator(schedule)]
+
+
 def standard_webhooks_secret(value: SecretStr) -> SecretStr:
     """A ``whsec_<base64>`` secret, as Standard Webhooks defines it, or ValueError."""
     raw = value.get_secret_value()
@@ -67,7 +76,7 @@ class WebhookSettings(BaseModel):
     format: Format = "json"
     topics: tuple[str, ...] = ()  # empty: every topic
     min_level: Level = "alert"
-    digest: str = DEFAULT_DIGEST
+    digest: ScheduleText = DEFAULT_DIGEST
     timezone: str = "UTC"
     # Also a ``story.updated`` event when an alerted story gains more outlets, or when a story
     # first seen at digest level turns alert-level.
@@ -80,12 +89,6 @@ class WebhookSettings(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("expected an IANA time zone such as UTC or Europe/Kyiv") from None
-        return value
-
-    @field_validator("digest")
-    @classmethod
-    def _valid_schedule(cls, value: str) -> str:
-        schedule_trigger(value, "UTC")
         return value
 
 

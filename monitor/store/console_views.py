@@ -26,6 +26,7 @@ from monitor.store.tables import (
     StoryRow,
     StoryTopicRow,
 )
+from monitor.store.views import story_levels
 
 # How a feed stands, as the console filters feeds: the same words as /metrics, with "gone".
 FEED_STATES = ("ok", "failing", "gone", "stopped", "disabled")
@@ -211,7 +212,7 @@ class ConsoleViews(Repository):
             query = query.where(tuple_(StoryRow.last_seen_at, StoryRow.id) < tuple_(*before))
         async with self._db.sessions() as session:
             stories = (await session.scalars(query)).all()
-            levels = await _levels(session, [story.id for story in stories])
+            levels = await story_levels(session, [story.id for story in stories])
         return [
             StoryLine(
                 id=story.id,
@@ -302,20 +303,6 @@ def _feed_line(row: FeedRow) -> FeedLine:
         poll_interval_seconds=row.poll_interval_seconds,
         fetch_url=row.fetch_url,
     )
-
-
-async def _levels(
-    session: AsyncSession, story_ids: list[int]
-) -> dict[int, tuple[tuple[str, str, datetime | None], ...]]:
-    rows = await session.scalars(
-        select(StoryTopicRow)
-        .where(StoryTopicRow.story_id.in_(story_ids))
-        .order_by(StoryTopicRow.topic)
-    )
-    levels: dict[int, list[tuple[str, str, datetime | None]]] = {}
-    for row in rows:
-        levels.setdefault(row.story_id, []).append((row.topic, row.level, row.alerted_at))
-    return {story_id: tuple(found) for story_id, found in levels.items()}
 
 
 async def _first_articles(

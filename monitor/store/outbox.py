@@ -233,20 +233,7 @@ class OutboxRepository(Repository):
     ) -> int:
         """Make alerts (by id, or every dead one) pending and due now, with a fresh schedule."""
         condition = AlertRow.status == "dead" if dead else AlertRow.id.in_(ids)
-        async with self._db.writing() as session:
-            result = await session.execute(
-                update(AlertRow)
-                .where(condition, AlertRow.status != "pending")
-                .values(
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    claimed_until=None,
-                    claim_token=None,
-                )
-                .returning(AlertRow.id)
-            )
-            return len(result.all())
+        return await self._due_again(now, condition, AlertRow.status != "pending")
 
     async def move_alerts(self, source: str, target: str) -> tuple[int, int]:
         """Re-route the undelivered (pending or dead) alerts of endpoint ``source`` to
@@ -276,10 +263,17 @@ class OutboxRepository(Repository):
 
     async def replay_alerts(self, since: datetime, now: datetime) -> int:
         """Send delivered alerts created since ``since`` again, with their own ids."""
+        return await self._due_again(
+            now, AlertRow.status == "delivered", AlertRow.created_at >= since
+        )
+
+    async def _due_again(self, now: datetime, *conditions: Any) -> int:
+        """The alerts ``conditions`` select, pending and due now with a fresh schedule, under
+        no claim; how many."""
         async with self._db.writing() as session:
             result = await session.execute(
                 update(AlertRow)
-                .where(AlertRow.status == "delivered", AlertRow.created_at >= since)
+                .where(*conditions)
                 .values(
                     status="pending",
                     attempts=0,

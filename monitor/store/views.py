@@ -73,7 +73,7 @@ class StoryViews(Repository):
                     .limit(limit)
                 )
             ).all()
-            levels = await self._levels(session, [story.id for story in stories])
+            levels = await story_levels(session, [story.id for story in stories])
         return [_status(story, levels.get(story.id, ())) for story in stories]
 
     async def story_detail(
@@ -84,7 +84,7 @@ class StoryViews(Repository):
             story = await session.get(StoryRow, story_id)
             if story is None:
                 return None
-            levels = await self._levels(session, [story_id])
+            levels = await story_levels(session, [story_id])
             rows = await session.execute(
                 select(
                     ArticleRow,
@@ -147,18 +147,20 @@ class StoryViews(Repository):
                 and related_story is not None
             ]
 
-    async def _levels(
-        self, session: AsyncSession, story_ids: list[int]
-    ) -> dict[int, tuple[tuple[str, str, datetime | None], ...]]:
-        rows = await session.scalars(
-            select(StoryTopicRow)
-            .where(StoryTopicRow.story_id.in_(story_ids))
-            .order_by(StoryTopicRow.topic)
-        )
-        levels: dict[int, list[tuple[str, str, datetime | None]]] = {}
-        for row in rows:
-            levels.setdefault(row.story_id, []).append((row.topic, row.level, row.alerted_at))
-        return {story_id: tuple(found) for story_id, found in levels.items()}
+
+async def story_levels(
+    session: AsyncSession, story_ids: list[int]
+) -> dict[int, tuple[tuple[str, str, datetime | None], ...]]:
+    """Each story's level per topic and when it alerted, topics in order."""
+    rows = await session.scalars(
+        select(StoryTopicRow)
+        .where(StoryTopicRow.story_id.in_(story_ids))
+        .order_by(StoryTopicRow.topic)
+    )
+    levels: dict[int, list[tuple[str, str, datetime | None]]] = {}
+    for row in rows:
+        levels.setdefault(row.story_id, []).append((row.topic, row.level, row.alerted_at))
+    return {story_id: tuple(found) for story_id, found in levels.items()}
 
 
 def _status(story: StoryRow, levels: tuple[tuple[str, str, datetime | None], ...]) -> StoryStatus:
