@@ -64,7 +64,7 @@ async def fill(settings: Settings, feeds: int, articles: int) -> dict[str, objec
     topic = settings.topics[0].name
     stories = articles * 2 // 5
     async with open_store(settings) as store:
-        engine = store._engine  # the bench writes rows directly, many per statement
+        engine = store.db.engine  # the bench writes rows directly, many per statement
         async with engine.begin() as db:
             for start in range(0, feeds, CHUNK):
                 await db.execute(

@@ -372,3 +372,10 @@ async def test_an_unchanged_config_is_not_synced_again(store: Store) -> None:
     assert feeds["https://0.example/rss"].name == "Renamed"
     assert feeds["https://new.example/rss"].enabled
     assert sum(feed.enabled for feed in feeds.values()) == 2
+
+
+async def test_every_enabled_feed_can_be_listed_for_a_one_off_poll(store: Store) -> None:
+    listed = [(f"https://{n}.example/rss", None) for n in range(1200)]
+    await store.sync_config_feeds(listed, NOW)
+    assert len(await store.feeds_to_poll(None)) == 1000  # a daemon tick takes a batch
+    assert len(await store.feeds_to_poll(None, limit=None)) == 1200  # `monitor once`: all

@@ -57,7 +57,7 @@ async def run_once(settings: Settings) -> OnceReport:
         async with open_pipeline(settings) as context:
             if not context.store.is_postgresql:
                 await context.store.release_all_claims()  # a killed predecessor's
-            feeds = await context.store.feeds_to_poll(None)
+            feeds = await context.store.feeds_to_poll(None, limit=None)
             cycle = await poll_feeds(context, feeds)
             delivery = await deliver_pending(context)
     return OnceReport(cycle=cycle, delivery=delivery)

@@ -126,9 +126,10 @@ class FeedRepository(Repository):
             return removed.first() is not None
 
     async def feeds_to_poll(
-        self, now: datetime | None, limit: int = 1000, *, lease_seconds: float | None = None
+        self, now: datetime | None, limit: int | None = 1000, *, lease_seconds: float | None = None
     ) -> list[Feed]:
-        """Enabled feeds due at ``now`` (all enabled feeds when ``now`` is None), oldest first.
+        """Enabled feeds due at ``now`` (all enabled feeds when ``now`` is None), oldest first;
+        at most ``limit`` of them (None: every one).
 
         With ``lease_seconds`` the feeds are claimed: no other replica gets them until this one
         records their check or the lease runs out (a replica killed mid-check), and on
