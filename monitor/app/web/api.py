@@ -135,6 +135,7 @@ async def import_feeds(request: web.Request) -> web.Response:
 
 
 async def export_feeds(request: web.Request) -> web.Response:
+    """Every feed as an OPML download: the API's and the console's export both answer with it."""
     body = await opml.export_opml(services_of(request))
     return web.Response(
         body=body,

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from monitor.app.web.api import path_int, query_int, services_of
+from monitor.app.web.api import export_feeds, path_int, query_int, services_of
 from monitor.app.web.render import page
 from monitor.app.web.security import (
     ACCESS,
@@ -124,15 +124,6 @@ async def import_feeds(request: web.Request) -> web.Response:
     except opml.ImportRefusedError as refused:
         return page(request, "imported.html", status=422, report=refused.report)
     return page(request, "imported.html", report=report)
-
-
-async def export_feeds(request: web.Request) -> web.Response:
-    body = await opml.export_opml(services_of(request))
-    return web.Response(
-        body=body,
-        content_type="text/x-opml",
-        headers={"Content-Disposition": 'attachment; filename="monitor-feeds.opml"'},
-    )
 
 
 async def list_stories(request: web.Request) -> web.Response:
