@@ -44,6 +44,8 @@ from selenium import webdriver  # noqa: E402  (only once the browser is known to
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
+from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
@@ -167,7 +169,7 @@ def browser(chromium: WebDriver, daemon: Daemon) -> WebDriver:
     chromium.get(daemon.url("/"))
     if "/login" in chromium.current_url:
         chromium.find_element(By.ID, "token").send_keys(TOKEN)
-        chromium.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        press(chromium, chromium.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
         WebDriverWait(chromium, WAIT_SECONDS).until(lambda d: "/login" not in d.current_url)
     return chromium
 
@@ -180,6 +182,17 @@ def shot(driver: WebDriver, name: str) -> None:
         driver.set_window_size(1280, max(600, min(int(height), 2000)))
         driver.save_screenshot(str(Path(folder) / f"{name}.png"))
         driver.set_window_size(1280, 900)
+
+
+def press(driver: WebDriver, element: WebElement) -> None:
+    """Click what loads a new page, and wait until the browser has left the old one: a form's
+    answer is read from the page it leads to, never from the page that sent it."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, WAIT_SECONDS).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, WAIT_SECONDS).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
 
 
 def text_of(driver: WebDriver, element_id: str) -> str:
@@ -201,10 +214,10 @@ def test_signing_in_with_the_token_shows_the_overview(chromium: WebDriver, daemo
     assert "/login" in chromium.current_url
     shot(chromium, "login")
     chromium.find_element(By.ID, "token").send_keys("not-the-token-at-all")
-    chromium.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    press(chromium, chromium.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
     assert "not the one" in text_of(chromium, "problem")
     chromium.find_element(By.ID, "token").send_keys(TOKEN)
-    chromium.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    press(chromium, chromium.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
     WebDriverWait(chromium, WAIT_SECONDS).until(lambda d: d.current_url.endswith("/alerts"))
     chromium.get(daemon.url("/"))
     assert "ok\n3" in text_of(chromium, "feeds-summary")
@@ -220,7 +233,7 @@ def test_a_feed_added_through_the_form_is_polled(browser: WebDriver, daemon: Dae
     browser.get(daemon.url("/feeds"))
     browser.find_element(By.ID, "url").send_keys(added)
     browser.find_element(By.ID, "name").send_keys("Fourth")
-    browser.find_element(By.CSS_SELECTOR, "#add-feed button").click()
+    press(browser, browser.find_element(By.CSS_SELECTOR, "#add-feed button"))
     WebDriverWait(browser, WAIT_SECONDS).until(lambda d: "/feeds/" in d.current_url)
     refreshed_until(browser, lambda d: text_of(d, "feed-title") == "Fourth Outlet")
     assert text_of(browser, "feed-state") == "ok"
@@ -237,13 +250,13 @@ def test_splitting_an_article_gives_it_a_story_and_an_alert(
 ) -> None:
     browser.get(daemon.url("/stories"))
     shot(browser, "stories")
-    browser.find_element(By.CSS_SELECTOR, "#stories tbody a").click()
+    press(browser, browser.find_element(By.CSS_SELECTOR, "#stories tbody a"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#articles tbody tr")
     assert len(rows) == 3
     assert "a copy of" in rows[1].text
     shot(browser, "story")
     moved = rows[1].find_element(By.TAG_NAME, "td").text
-    rows[1].find_element(By.CSS_SELECTOR, "form button").click()
+    press(browser, rows[1].find_element(By.CSS_SELECTOR, "form button"))
     WebDriverWait(browser, WAIT_SECONDS).until(lambda d: "split=" in d.current_url)
     assert f"Article {moved} now has a story of its own" in text_of(browser, "split-note")
     [row] = browser.find_elements(By.CSS_SELECTOR, "#articles tbody tr")
@@ -261,9 +274,9 @@ def test_a_dead_alert_is_retried_and_delivered(browser: WebDriver, daemon: Daemo
     browser.get(daemon.url("/alerts?status=dead"))
     assert "HTTP 500" in text_of(browser, "alerts")
     shot(browser, "alerts")
-    browser.find_element(By.CSS_SELECTOR, "#alerts tbody a").click()
+    press(browser, browser.find_element(By.CSS_SELECTOR, "#alerts tbody a"))
     assert text_of(browser, "alert-status") == "dead"
-    browser.find_element(By.ID, "retry").click()
+    press(browser, browser.find_element(By.ID, "retry"))
     WebDriverWait(browser, WAIT_SECONDS).until(lambda d: "retried=1" in d.current_url)
     assert "Retry queued" in text_of(browser, "retried")
     refreshed_until(browser, lambda d: text_of(d, "alert-status") == "delivered")
@@ -274,14 +287,14 @@ def test_a_dead_alert_is_retried_and_delivered(browser: WebDriver, daemon: Daemo
 def test_an_opml_file_is_imported(browser: WebDriver, daemon: Daemon) -> None:
     browser.get(daemon.url("/feeds"))
     browser.find_element(By.ID, "file").send_keys(str(FIXTURES / "feeds.opml"))
-    browser.find_element(By.CSS_SELECTOR, "#import-opml button").click()
+    press(browser, browser.find_element(By.CSS_SELECTOR, "#import-opml button"))
     WebDriverWait(browser, WAIT_SECONDS).until(lambda d: d.find_elements(By.ID, "import-result"))
     assert text_of(browser, "import-result").startswith("NOT imported: 2 feed(s) added")
     assert "ftp://example.org/feed" in text_of(browser, "invalid")
     browser.get(daemon.url("/feeds"))
     browser.find_element(By.ID, "file").send_keys(str(FIXTURES / "feeds.opml"))
     browser.find_element(By.NAME, "skip_invalid").click()
-    browser.find_element(By.CSS_SELECTOR, "#import-opml button").click()
+    press(browser, browser.find_element(By.CSS_SELECTOR, "#import-opml button"))
     WebDriverWait(browser, WAIT_SECONDS).until(lambda d: d.find_elements(By.ID, "import-result"))
     assert text_of(browser, "import-result").startswith("imported: 2 feed(s) added")
     assert "courier.xml?api_key=***" in text_of(browser, "added")
@@ -294,7 +307,7 @@ def test_trying_a_headline_explains_the_verdict(browser: WebDriver, daemon: Daem
     browser.find_element(By.ID, "title").send_keys(
         "US and Iraq open talks on the withdrawal of American troops"
     )
-    browser.find_element(By.CSS_SELECTOR, "#try button").click()
+    press(browser, browser.find_element(By.CSS_SELECTOR, "#try button"))
     WebDriverWait(browser, WAIT_SECONDS).until(lambda d: d.find_elements(By.ID, "result"))
     assert text_of(browser, "result-level") == "alert"
     assert float(text_of(browser, "result-score")) > 0
