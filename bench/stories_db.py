@@ -3,9 +3,11 @@
 First the labelled replay again, through ``Store.save_article`` on an empty database: its
 stories must be the in-memory replay's, pair for pair. Then the speed: a store is filled in
 bulk with fingerprinted articles (each its own story, with its index keys and term counts),
-then ``Store.save_article`` stores a batch of further articles one by one, each in one
-transaction: lock, article, lookup, decision, story, fingerprint, keys, counts, match, alerts.
-Timed once the store holds a tenth of the articles, and again when it holds all.
+then ``Store.save_article`` stores ``--batch`` further articles one by one, each in one
+transaction (lock, article, lookup, decision, story, fingerprint, keys, counts, match, alerts),
+and ``Store.save_articles`` as many again in transactions of ``poll.save_batch`` (as the
+pipeline does when articles wait for the database). Timed once the store holds a tenth of the
+articles, and again when it holds all.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy.orm import aliased
 from bench.poll import database_url
 from bench.story_scores import Placed, print_of
 from monitor.records import NewArticle, StoryFingerprint, TopicMatch
+from monitor.settings import PollSettings
 from monitor.store.engine import open_engine, upgrade_schema
 from monitor.store.facade import Store
 from monitor.store.stories import EVERY_ARTICLE
@@ -34,6 +37,7 @@ from monitor.stories.settings import StorySettings
 NOW = datetime(2100, 1, 1, tzinfo=UTC)
 MATCH = TopicMatch("bench", "alert", 1.0, ("bench",), ("bench",))
 CHUNK = 2_000
+SAVE_BATCH = PollSettings().save_batch  # the shipped default
 
 
 def database_speed(
@@ -53,7 +57,7 @@ async def _run(
     await store.add_feed("https://bench.example/feed", "bench", NOW)
     [feed] = await store.feeds_to_poll(None)
     prints = {item.id: print_of(item, settings) for item in items}
-    print(f"\ndatabase path on {kind} (Store.save_article, one transaction per article):")
+    print(f"\ndatabase path on {kind} (Store.save_article, then Store.save_articles):")
     counts: Counter[str] = Counter()
     filled = 0
     for size in (stored // 10, stored):
@@ -67,12 +71,25 @@ async def _run(
             await store.save_article(article, lambda _t: ["bench"], NOW, stories=settings)
             counts.update(article.fingerprint.terms if article.fingerprint else ())
             counts[EVERY_ARTICLE] += 1
-        elapsed = time.perf_counter() - started
+        alone = time.perf_counter() - started
+        started = time.perf_counter()
+        for low in range(size + batch, size + 2 * batch, SAVE_BATCH):
+            articles = []
+            for number in range(low, min(low + SAVE_BATCH, size + 2 * batch)):
+                item, at = _nth(items, number)
+                articles.append(_article(feed.id, number, item, at, prints[item.id]))
+            await store.save_articles(articles, lambda _t: ["bench"], NOW, stories=settings)
+            for article in articles:
+                counts.update(article.fingerprint.terms if article.fingerprint else ())
+                counts[EVERY_ARTICLE] += 1
+        together = time.perf_counter() - started
         print(
-            f"  {size:>7,} stored (filled in {fill_seconds:.0f} s): {batch / elapsed:,.0f} "
-            f"articles/s, {elapsed / batch * 1000:.2f} ms each"
+            f"  {size:>7,} stored (filled in {fill_seconds:.0f} s): one per transaction "
+            f"{batch / alone:,.0f} articles/s ({alone / batch * 1000:.2f} ms each); "
+            f"{SAVE_BATCH} per transaction {batch / together:,.0f} articles/s "
+            f"({alone / together:.1f}x)"
         )
-        filled = size + batch
+        filled = size + 2 * batch
     await engine.dispose()
 
 

@@ -68,6 +68,9 @@ class PollSettings(_Section):
     lease_seconds: float = Field(default=300, gt=0)
     max_backoff_seconds: float = Field(default=6 * 3600, gt=0)
     article_concurrency: int = Field(default=4, ge=1)
+    # At most this many matched articles are saved in one transaction (those waiting while
+    # the previous one commits); 1 saves each alone.
+    save_batch: int = Field(default=32, ge=1, le=500)
 
     @model_validator(mode="after")
     def _ordered(self) -> PollSettings:

@@ -88,15 +88,7 @@ async def process_entry(
         ),
         source_title=feed_title,
     )
-    now = context.clock()
-
-    def recipients(topic: str) -> list[str]:
-        return [endpoint.name for endpoint in context.endpoints if endpoint.wants(topic)]
-
-    updates = {endpoint.name for endpoint in context.endpoints if endpoint.story_updates}
-    alerts = await context.store.save_article(
-        article, recipients, now, stories=stories, story_updates=updates
-    )
+    alerts = await context.articles.save(article)
     if alerts is None:
         return 0, 0, 0  # another feed stored the same story a moment ago
     if matches:

@@ -22,6 +22,7 @@ import structlog
 
 from monitor.app.entries import contained_entry
 from monitor.app.metrics import Metrics
+from monitor.app.saving import ArticleBatches
 from monitor.deliver.webhook import Endpoint
 from monitor.fetch.http import (
     Fetched,
@@ -62,6 +63,7 @@ class PipelineContext:
     endpoints: tuple[Endpoint, ...]
     clock: Callable[[], datetime]
     fetch_slots: FetchSlots
+    articles: ArticleBatches  # matched articles, saved in batches
     rng: random.Random = field(default_factory=random.Random)
     metrics: Metrics = field(default_factory=Metrics)
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.app.pipeline import PipelineContext
-from monitor.deliver.webhook import configured_endpoints, open_webhook_session
+from monitor.app.saving import ArticleBatches
+from monitor.deliver.webhook import Endpoint, configured_endpoints, open_webhook_session
 from monitor.fetch.http import open_http_session
 from monitor.fetch.slots import FetchSlots
+from monitor.records import NewArticle
 from monitor.service.feedback import compile_topics_from
 from monitor.settings import Settings
 from monitor.store.engine import DatabaseError, open_engine, schema_problem, upgrade_schema
@@ -74,4 +76,23 @@ async def open_pipeline(
                     total=settings.fetch.concurrency,
                     per_host=settings.fetch.per_host_concurrency,
                 ),
+                articles=article_batches(store, settings, endpoints, clock),
             )
+
+
+def article_batches(
+    store: Store, settings: Settings, endpoints: Sequence[Endpoint], clock: Callable[[], datetime]
+) -> ArticleBatches:
+    """Matched articles saved in batches, each alerting the endpoints that take its topics."""
+
+    def recipients(topic: str) -> list[str]:
+        return [endpoint.name for endpoint in endpoints if endpoint.wants(topic)]
+
+    updates = {endpoint.name for endpoint in endpoints if endpoint.story_updates}
+
+    async def save_many(articles: Sequence[NewArticle]) -> list[int | None]:
+        return await store.save_articles(
+            articles, recipients, clock(), stories=settings.stories, story_updates=updates
+        )
+
+    return ArticleBatches(save_many, most=settings.poll.save_batch)

@@ -11,14 +11,24 @@ import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitor.records import ARTICLE_MATCHED, STORY_UPDATED, Level, NewArticle, StoryInfo, TopicMatch
-from monitor.store.base import Database, Repository
-from monitor.store.stories import StoryNews, StoryRepository, story_info
+from monitor.records import ARTICLE_MATCHED, STORY_UPDATED, Level, NewArticle, TopicMatch
+from monitor.store.base import Database, Repository, table_of
+from monitor.store.stories import (
+    Joining,
+    StoryNews,
+    StoryRepository,
+    news_of,
+    source_key,
+    story_info,
+)
 from monitor.store.story_edits import unmerge
 from monitor.store.tables import AlertRow, ArticleRow, MatchRow
+from monitor.stories.batch import Arrival
 from monitor.stories.settings import StorySettings
 
 Recipients = Callable[[str], Sequence[str]]
@@ -77,73 +87,116 @@ class ArticleRepository(Repository):
         stories: StorySettings = _DEFAULT_STORIES,
         story_updates: Collection[str] = (),
     ) -> int | None:
-        """Store ``article`` in its story, with its matches and what they send: the first
-        alert-level article of a story alerts every endpoint that takes its topic
-        (``recipients(topic)`` names them); later ones only join the story, except that the
-        endpoints named in ``story_updates`` get a ``story.updated`` event when the story
+        """``save_articles`` of one article."""
+        [queued] = await self.save_articles(
+            [article], recipients, now, stories=stories, story_updates=story_updates
+        )
+        return queued
+
+    async def save_articles(
+        self,
+        articles: Sequence[NewArticle],
+        recipients: Recipients,
+        now: datetime,
+        *,
+        stories: StorySettings = _DEFAULT_STORIES,
+        story_updates: Collection[str] = (),
+    ) -> list[int | None]:
+        """Store ``articles``, in order, each in its story with its matches and what they
+        send: the first alert-level article of a story alerts every endpoint that takes its
+        topic (``recipients(topic)`` names them); later ones only join the story, except that
+        the endpoints named in ``story_updates`` get a ``story.updated`` event when the story
         gains ``stories.update_after_sources`` more outlets, or instead of the first alert when
         earlier articles of the story matched only at digest level.
 
-        All in one transaction, and only if the article is new: returns the number of outbox
-        rows created, or None when a unique constraint says the article was already stored.
+        All in one transaction, and each article only if it is new: returns, for each, the
+        number of outbox rows created, or None when a unique constraint says it was already
+        stored (by an earlier article of the batch too). The batch decides its stories as the
+        same articles saved one by one would.
         """
-        at = min(article.published_at or now, now)
+        if not articles:
+            return []
         async with self._db.writing() as session:
+            ids = await self._insert(session, articles, now)
+            fresh = [(a, i) for a, i in zip(articles, ids, strict=True) if i is not None]
+            if not fresh:
+                return [None] * len(articles)
+            # Story decisions take turns (across replicas too); inserting the articles first
+            # keeps that turn short.
             await self._stories.lock_decisions(session)
-            inserted = await session.execute(
-                self._db.insert(ArticleRow)
-                .values(
-                    feed_id=article.feed_id,
-                    guid=article.guid,
-                    url=article.url,
-                    canonical_url=article.canonical_url,
-                    title=article.title,
-                    summary=article.summary,
-                    text=article.text,
-                    language=article.language,
-                    published_at=article.published_at,
-                    created_at=now,
-                    source_title=article.source_title or None,
+            joining = [
+                Joining(
+                    Arrival(i, a.fingerprint, min(a.published_at or now, now)),
+                    a.title,
+                    source_key(a.feed_id, a.url),
                 )
-                .on_conflict_do_nothing()
-                .returning(ArticleRow.id)
-            )
-            article_id = inserted.scalar()
-            if article_id is None:
-                return None
-            placed = await self._stories.place(
-                session, article_id, article.title, article.fingerprint, at, now, stories
-            )
-            story = placed.story
-            queued = 0
-            for match in article.matches:
-                session.add(
-                    MatchRow(
-                        article_id=article_id,
-                        topic=match.topic,
-                        level=match.level or "digest",
-                        score=match.score,
-                        terms=list(match.terms),
-                        rules=list(match.rules),
-                        created_at=now,
+                for a, i in fresh
+            ]
+            placed = await self._stories.place_all(session, joining, now, stories)
+            stored = (p.story_id for p in placed if not p.new_story)
+            states = await self._stories.topic_states(session, stored)
+            queued: dict[int, int] = {}
+            matched: list[dict[str, Any]] = []
+            alerts: list[dict[str, Any]] = []
+            for (article, article_id), placement in zip(fresh, placed, strict=True):
+                queued[article_id] = 0
+                for match in article.matches:
+                    matched.append(_match(article_id, match, now))
+                    news = news_of(
+                        session,
+                        states,
+                        placement.story_id,
+                        match,
+                        placement.sources,
+                        now,
+                        stories.update_after_sources,
                     )
-                )
-                news = await self._stories.story_news(
-                    session,
-                    story.id,
-                    match,
-                    len(story.sources),
-                    now,
-                    stories.update_after_sources,
-                    new_story=placed.new_story,
-                )
-                for endpoint in recipients(match.topic):
-                    reasons = _reasons(news, endpoint in story_updates)
-                    if reasons is None:
-                        continue
-                    session.add(_alert(article_id, story, match, endpoint, now, reasons=reasons))
-                    queued += 1
-            return queued
+                    for endpoint in recipients(match.topic):
+                        reasons = _reasons(news, endpoint in story_updates)
+                        if reasons is None:
+                            continue
+                        alerts.append(
+                            _alert(article_id, placement.story_id, match, endpoint, now, reasons)
+                        )
+                        queued[article_id] += 1
+            if matched:
+                await session.execute(insert(table_of(MatchRow)), matched)
+            if alerts:
+                await session.execute(insert(table_of(AlertRow)), alerts)
+            return [None if i is None else queued[i] for i in ids]
+
+    async def _insert(
+        self, session: AsyncSession, articles: Sequence[NewArticle], now: datetime
+    ) -> list[int | None]:
+        """Insert the articles no stored one (nor an earlier one of the batch) has the
+        address or the feed's GUID of, in one statement; each one's id, or None."""
+        inserted = await session.execute(
+            self._db.insert(ArticleRow)
+            .on_conflict_do_nothing()
+            .returning(
+                ArticleRow.id, ArticleRow.canonical_url, ArticleRow.feed_id, ArticleRow.guid
+            ),
+            [
+                {
+                    "feed_id": a.feed_id,
+                    "guid": a.guid,
+                    "url": a.url,
+                    "canonical_url": a.canonical_url,
+                    "title": a.title,
+                    "summary": a.summary,
+                    "text": a.text,
+                    "language": a.language,
+                    "published_at": a.published_at,
+                    "created_at": now,
+                    "source_title": a.source_title or None,
+                    "story_id": None,
+                }
+                for a in articles
+            ],
+        )
+        kept = {(url, feed, guid): i for i, url, feed, guid in inserted.all()}
+        # Of two articles of the batch alike in all three, the database kept the first.
+        return [kept.pop((a.canonical_url, a.feed_id, a.guid), None) for a in articles]
 
     async def split_article(
         self,
@@ -203,7 +256,7 @@ class ArticleRepository(Repository):
                 for endpoint in recipients(match.topic):
                     if (endpoint, match.topic) in already:  # it alerted when it came
                         continue
-                    session.add(_alert(article_id, info, match, endpoint, now))
+                    session.add(AlertRow(**_alert(article_id, story.id, match, endpoint, now)))
                     queued += 1
             return SplitOutcome(story_id=story.id, left_story_id=left, alerts=queued)
 
@@ -223,30 +276,41 @@ class ArticleRepository(Repository):
             return int(await session.scalar(select(func.count(ArticleRow.id))) or 0)
 
 
+def _match(article_id: int, match: TopicMatch, now: datetime) -> dict[str, Any]:
+    return {
+        "article_id": article_id,
+        "topic": match.topic,
+        "level": match.level or "digest",
+        "score": match.score,
+        "terms": list(match.terms),
+        "rules": list(match.rules),
+        "created_at": now,
+    }
+
+
 def _alert(
     article_id: int,
-    story: StoryInfo,
+    story_id: int,
     match: TopicMatch,
     endpoint: str,
     now: datetime,
-    *,
     reasons: tuple[str, ...] = (),
-) -> AlertRow:
+) -> dict[str, Any]:
     """The outbox row of an alert (no ``reasons``) or a ``story.updated`` event, due now;
     its payload is rendered from the article, its match and its story when it is sent."""
-    return AlertRow(
-        id=str(uuid.uuid4()),
-        kind=STORY_UPDATED if reasons else ARTICLE_MATCHED,
-        article_id=article_id,
-        story_id=story.id,
-        topic=match.topic,
-        endpoint=endpoint,
-        status="pending",
-        reasons=list(reasons) or None,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
+    return {
+        "id": str(uuid.uuid4()),
+        "kind": STORY_UPDATED if reasons else ARTICLE_MATCHED,
+        "article_id": article_id,
+        "story_id": story_id,
+        "topic": match.topic,
+        "endpoint": endpoint,
+        "status": "pending",
+        "reasons": list(reasons) or None,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 def _level(stored: str) -> Level:

@@ -67,6 +67,7 @@ class Store:
         # Articles, their stories and the alerts they send.
         self.is_known = articles.is_known
         self.save_article = articles.save_article
+        self.save_articles = articles.save_articles
         self.split_article = articles.split_article
         self.merge_stories = self.story_edits.merge_stories
         self.match_levels = articles.match_levels

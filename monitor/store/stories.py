@@ -11,17 +11,17 @@ writer at a time, and the article's insert comes first, so the lookup reads the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.parse.urls import outlet
 from monitor.records import StoryFingerprint, StoryInfo, StorySource, TopicMatch
-from monitor.store.base import Repository
+from monitor.store.base import Repository, table_of
 from monitor.store.tables import (
     ArticleRow,
     FeedRow,
@@ -31,15 +31,9 @@ from monitor.store.tables import (
     StoryTopicRow,
     TermCountRow,
 )
+from monitor.stories.batch import Arrival, Placed, Posting, batch_terms, closest, lookups, place
 from monitor.stories.fingerprint import index_keys
-from monitor.stories.grouping import (
-    Candidate,
-    Decision,
-    closest_articles,
-    decide,
-    lookup_keys,
-    rarity,
-)
+from monitor.stories.grouping import Candidate, Decision
 from monitor.stories.settings import StorySettings
 
 STORY_LOCK = 0x6D6F6E0001  # the advisory lock of story decisions ("mon", 1)
@@ -47,10 +41,20 @@ EVERY_ARTICLE = ""  # the term_counts row that counts every fingerprinted articl
 
 
 @dataclass(frozen=True, slots=True)
-class Placement:
-    """The story an article went to, why, and the story as alerts describe it now."""
+class Joining:
+    """A new article as its story counts it: its arrival, headline and source (outlet)."""
 
-    story: StoryInfo
+    arrival: Arrival
+    title: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """The story an article went to, why, and how many outlets the story has with it."""
+
+    story_id: int
+    sources: int
     decision: Decision
     new_story: bool = False  # the article started it
 
@@ -64,55 +68,114 @@ class StoryNews:
     more_sources: bool = False  # an alerted story gained update_after_sources more outlets
 
 
+@dataclass(slots=True)
+class _Tally:
+    """A story's articles and outlets while a batch joins it."""
+
+    row: StoryRow
+    articles: int
+    sources: set[str]
+
+
 class StoryRepository(Repository):
     """Story decisions. Each method runs inside the caller's transaction (``session``), the
-    one that stores the article the decision is about."""
+    one that stores the articles the decision is about."""
 
     async def lock_decisions(self, session: AsyncSession) -> None:
         if self._db.is_postgresql:
             await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK})
 
-    async def place(
+    async def place_all(
         self,
         session: AsyncSession,
-        article_id: int,
-        title: str,
-        print_: StoryFingerprint | None,
-        at: datetime,
+        joining: Sequence[Joining],
         now: datetime,
         settings: StorySettings,
-    ) -> Placement:
-        """Decide the article's story, file its fingerprint for later lookups, count it."""
-        decision = Decision(story_id=None, reason="new")
-        if print_ is not None:
-            counts = await self._term_counts(session, [EVERY_ARTICLE, *print_.terms])
-            total = counts.pop(EVERY_ARTICLE, 0)
-            candidates = await self._candidates(
-                session, print_, at, rarity(counts, total), settings
-            )
-            # The candidates' own terms weigh in their norms: count them too, or a term only a
-            # candidate has would weigh as if no article had it.
-            theirs = {term for found in candidates for term in found.fingerprint.terms}
-            if unread := theirs - counts.keys():
-                counts.update(await self._term_counts(session, unread))
-            decision = decide(print_, at, candidates, rarity(counts, total), settings)
-        found = None
-        if decision.story_id is not None:
-            found = await session.get(StoryRow, decision.story_id)
-        story = found or StoryRow(title=title, first_seen_at=at, last_seen_at=at, created_at=now)
-        if found is None:
-            session.add(story)
-            await session.flush()
+    ) -> list[Placement]:
+        """Decide the stories of a batch of inserted articles, in order; file their
+        fingerprints for later lookups and count them. A fixed number of statements, whatever
+        the size of the batch."""
+        arrivals = [j.arrival for j in joining]
+        counts = await self._term_counts(session, [EVERY_ARTICLE, *batch_terms(arrivals)])
+        total = counts.pop(EVERY_ARTICLE, 0)
+        keys = lookups(arrivals, counts, total)
+        postings = await self._postings(session, arrivals, keys, settings)
+        closest_ids = closest(arrivals, keys, postings, settings)
+        ours = {arrival.article_id for arrival in arrivals}
+        stored = await self._candidates(session, {i for ids in closest_ids for i in ids} - ours)
+        # The candidates' own terms weigh in their norms: count them too, or a term only a
+        # candidate has would weigh as if no article had it.
+        theirs = {term for found in stored.values() for term in found.fingerprint.terms}
+        if unread := theirs - counts.keys():
+            counts.update(await self._term_counts(session, unread))
+        placed = place(arrivals, closest_ids, stored, counts, total, settings)
+        tallies = await self._tallies(session, placed, joining, now)
+        stories = {key: tally.row.id for key, tally in tallies.items()}
         await session.execute(
-            update(ArticleRow).where(ArticleRow.id == article_id).values(story_id=story.id)
+            update(ArticleRow),
+            [{"id": p.arrival.article_id, "story_id": stories[p.story]} for p in placed],
         )
-        if print_ is not None:
-            await self._file(session, article_id, print_, at, decision)
-        info = await story_info(session, story.id)
-        _count(story, info)
-        story.first_seen_at = min(story.first_seen_at, at)
-        story.last_seen_at = max(story.last_seen_at, at)
-        return Placement(story=info, decision=decision, new_story=found is None)
+        await self._file(session, placed)
+        sources: dict[int, set[str]] = {key: set() for key in tallies}
+        outcome = []
+        for p, joined in zip(placed, joining, strict=True):
+            sources[p.story].add(joined.source)
+            outcome.append(
+                Placement(
+                    story_id=stories[p.story],
+                    sources=len(sources[p.story] | tallies[p.story].sources),
+                    decision=p.decision,
+                    new_story=p.new_story,
+                )
+            )
+        return outcome
+
+    async def _tallies(
+        self,
+        session: AsyncSession,
+        placed: Sequence[Placed],
+        joining: Sequence[Joining],
+        now: datetime,
+    ) -> dict[int, _Tally]:
+        """Each story the batch joins, its row counted again with the batch's articles: the
+        stored ones read once, the new ones inserted (a placed story numbered below zero)."""
+        stored = sorted({p.story for p in placed if p.story > 0})
+        tallies: dict[int, _Tally] = {}
+        if stored:
+            rows = await session.scalars(select(StoryRow).where(StoryRow.id.in_(stored)))
+            tallies = {row.id: _Tally(row, 0, set()) for row in rows}
+            members = await session.execute(
+                select(ArticleRow.story_id, ArticleRow.feed_id, ArticleRow.url).where(
+                    ArticleRow.story_id.in_(stored)
+                )
+            )
+            for story_id, feed_id, url in members.all():
+                if story_id is None:  # not so: the query asks for these stories only
+                    continue
+                tally = tallies[story_id]
+                tally.articles += 1
+                tally.sources.add(source_key(feed_id, url))
+        created = []
+        own: dict[int, set[str]] = {}
+        for p, joined in zip(placed, joining, strict=True):
+            at = p.arrival.at
+            if p.story not in tallies:
+                row = StoryRow(
+                    title=joined.title, first_seen_at=at, last_seen_at=at, created_at=now
+                )
+                tallies[p.story] = _Tally(row, 0, set())
+                created.append(row)
+            tally = tallies[p.story]
+            tally.articles += 1
+            own.setdefault(p.story, set()).add(joined.source)
+            tally.row.first_seen_at = min(tally.row.first_seen_at, at)
+            tally.row.last_seen_at = max(tally.row.last_seen_at, at)
+        for key, tally in tallies.items():
+            tally.row.article_count = tally.articles
+            tally.row.source_count = max(len(tally.sources | own.get(key, set())), 1)
+        session.add_all(created)
+        await session.flush()
+        return tallies
 
     async def split_off(
         self, session: AsyncSession, article: ArticleRow, now: datetime
@@ -141,33 +204,44 @@ class StoryRepository(Repository):
         )
         return dict(rows.all())
 
-    async def _candidates(
+    async def _postings(
         self,
         session: AsyncSession,
-        print_: StoryFingerprint,
-        at: datetime,
-        weight: Any,
+        arrivals: Sequence[Arrival],
+        keys: Sequence[Mapping[int, float]],
         settings: StorySettings,
-    ) -> list[Candidate]:
-        keys = lookup_keys(print_, weight)
+    ) -> list[Posting]:
+        """The stored postings of every key the batch looks up, within its articles' windows
+        (overlapping windows read once)."""
+        wanted = sorted({key for found in keys for key in found})
+        if not wanted:
+            return []
         window = timedelta(hours=settings.window_hours)
-        postings = await session.execute(
-            select(StoryKeyRow.key, StoryKeyRow.article_id).where(
-                StoryKeyRow.key.in_(list(keys)),
-                StoryKeyRow.at >= at - window,
-                StoryKeyRow.at <= at + window,
+        spans: list[list[datetime]] = []
+        for at in sorted(arrival.at for arrival in arrivals):
+            if spans and at - window <= spans[-1][1]:
+                spans[-1][1] = at + window
+            else:
+                spans.append([at - window, at + window])
+        rows = await session.execute(
+            select(StoryKeyRow.key, StoryKeyRow.at, StoryKeyRow.article_id).where(
+                StoryKeyRow.key.in_(wanted),
+                or_(*(StoryKeyRow.at.between(low, high) for low, high in spans)),
             )
         )
-        closest = closest_articles(postings.all(), keys, settings.max_candidates)
-        if not closest:
-            return []
+        return [Posting(key, at, article_id) for key, at, article_id in rows.all()]
+
+    async def _candidates(self, session: AsyncSession, ids: set[int]) -> dict[int, Candidate]:
+        """The stored articles ``ids`` that have a story, with their fingerprints."""
+        if not ids:
+            return {}
         rows = await session.execute(
             select(FingerprintRow, ArticleRow.story_id)
             .join(ArticleRow, ArticleRow.id == FingerprintRow.article_id)
-            .where(FingerprintRow.article_id.in_(closest))
+            .where(FingerprintRow.article_id.in_(sorted(ids)))
         )
-        return [
-            Candidate(
+        return {
+            row.article_id: Candidate(
                 article_id=row.article_id,
                 story_id=story_id,
                 at=row.at,
@@ -185,48 +259,71 @@ class StoryRepository(Repository):
             )
             for row, story_id in rows.all()
             if story_id is not None
-        ]
+        }
 
-    async def _file(
-        self,
-        session: AsyncSession,
-        article_id: int,
-        print_: StoryFingerprint,
-        at: datetime,
-        decision: Decision,
-    ) -> None:
-        """Keep the fingerprint and the decision, index the keys, count the terms."""
-        session.add(
-            FingerprintRow(
-                article_id=article_id,
-                at=at,
-                title_terms=sorted(print_.title_terms),
-                terms=sorted(print_.terms),
-                names=sorted(print_.names),
-                numbers=sorted(print_.numbers),
-                signature=print_.signature,
-                reason=decision.reason,
-                similarity=decision.similarity,
-                closest_article_id=decision.article_id,
-                shared=list(decision.shared),
-                actions=list(print_.actions),
-                figures=sorted(print_.figures),
-                text_names=sorted(print_.text_names),
-                renewed=print_.renewed,
-            )
+    async def _file(self, session: AsyncSession, placed: Sequence[Placed]) -> None:
+        """Keep each fingerprint and its decision, index the keys, count the terms: one
+        statement each for the whole batch."""
+        printed = [(p, p.arrival.fingerprint) for p in placed if p.arrival.fingerprint]
+        if not printed:
+            return
+        # Core inserts of the tables, not of the mapped classes: ORM bulk inserts cost more in
+        # Python than the database takes to write these rows.
+        await session.execute(
+            insert(table_of(FingerprintRow)),
+            [
+                {
+                    "article_id": p.arrival.article_id,
+                    "at": p.arrival.at,
+                    "title_terms": sorted(print_.title_terms),
+                    "terms": sorted(print_.terms),
+                    "names": sorted(print_.names),
+                    "numbers": sorted(print_.numbers),
+                    "signature": print_.signature,
+                    "reason": p.decision.reason,
+                    "similarity": p.decision.similarity,
+                    "closest_article_id": p.decision.article_id,
+                    "shared": list(p.decision.shared),
+                    "actions": list(print_.actions),
+                    "figures": sorted(print_.figures),
+                    "text_names": sorted(print_.text_names),
+                    "renewed": print_.renewed,
+                }
+                for p, print_ in printed
+            ],
         )
         await session.execute(
-            self._db.insert(StoryKeyRow),
-            [{"key": key, "at": at, "article_id": article_id} for key in index_keys(print_)],
+            self._db.insert(table_of(StoryKeyRow)),
+            [
+                {"key": key, "at": p.arrival.at, "article_id": p.arrival.article_id}
+                for p, print_ in printed
+                for key in index_keys(print_)
+            ],
         )
+        counted = Counter(term for _, print_ in printed for term in print_.terms)
+        counted[EVERY_ARTICLE] = len(printed)
+        table = table_of(TermCountRow)
+        upsert = self._db.insert(table)
         # Sorted, so two writers upserting the same terms lock them in the same order.
-        counted = sorted({EVERY_ARTICLE, *print_.terms})
-        upsert = self._db.insert(TermCountRow).values([{"term": t, "articles": 1} for t in counted])
         await session.execute(
             upsert.on_conflict_do_update(
-                index_elements=["term"], set_={"articles": TermCountRow.articles + 1}
-            )
+                index_elements=["term"],
+                set_={"articles": table.c.articles + upsert.excluded.articles},
+            ),
+            [{"term": term, "articles": counted[term]} for term in sorted(counted)],
         )
+
+    async def topic_states(
+        self, session: AsyncSession, story_ids: Iterable[int]
+    ) -> dict[tuple[int, str], StoryTopicRow]:
+        """The level and alert state of each topic of stored stories, by (story, topic)."""
+        wanted = sorted(set(story_ids))
+        if not wanted:
+            return {}
+        rows = await session.scalars(
+            select(StoryTopicRow).where(StoryTopicRow.story_id.in_(wanted))
+        )
+        return {(row.story_id, row.topic): row for row in rows}
 
     async def story_news(
         self,
@@ -240,25 +337,38 @@ class StoryRepository(Repository):
         new_story: bool = False,
     ) -> StoryNews:
         """Record the article's level for its story and topic; say what it changes."""
-        level = match.level or "digest"
         state = None if new_story else await session.get(StoryTopicRow, (story_id, match.topic))
-        previous = state.level if state is not None else None
-        if state is None:
-            state = StoryTopicRow(
-                story_id=story_id, topic=match.topic, level=level, notified_sources=0
-            )
-            session.add(state)
-        elif level == "alert":
-            state.level = "alert"
-        if level == "alert" and state.alerted_at is None:
-            state.alerted_at, state.notified_sources = now, sources
-            return StoryNews(first_alert=True, level_raised=previous == "digest")
-        if state.alerted_at is not None and sources - state.notified_sources >= (
-            update_after_sources
-        ):
-            state.notified_sources = sources
-            return StoryNews(more_sources=True)
-        return StoryNews()
+        states = {} if state is None else {(story_id, match.topic): state}
+        return news_of(session, states, story_id, match, sources, now, update_after_sources)
+
+
+def news_of(
+    session: AsyncSession,
+    states: dict[tuple[int, str], StoryTopicRow],
+    story_id: int,
+    match: TopicMatch,
+    sources: int,
+    now: datetime,
+    update_after_sources: int,
+) -> StoryNews:
+    """Record an article's level for its story and topic in ``states`` (a new state added to
+    the session); say what it changes."""
+    level = match.level or "digest"
+    state = states.get((story_id, match.topic))
+    previous = state.level if state is not None else None
+    if state is None:
+        state = StoryTopicRow(story_id=story_id, topic=match.topic, level=level, notified_sources=0)
+        states[(story_id, match.topic)] = state
+        session.add(state)
+    elif level == "alert":
+        state.level = "alert"
+    if level == "alert" and state.alerted_at is None:
+        state.alerted_at, state.notified_sources = now, sources
+        return StoryNews(first_alert=True, level_raised=previous == "digest")
+    if state.alerted_at is not None and sources - state.notified_sources >= update_after_sources:
+        state.notified_sources = sources
+        return StoryNews(more_sources=True)
+    return StoryNews()
 
 
 async def recount(session: AsyncSession, story: StoryRow) -> None:
