@@ -99,7 +99,7 @@ async def outcome(store: Store) -> dict[str, object]:
         stories.setdefault(story, []).append(url)
     return {
         "stories": sorted(sorted(urls) for urls in stories.values()),
-        "articles": sorted((url, reason, count, sources) for url, _, reason, count, sources in rows),
+        "articles": sorted((url, why, count, sources) for url, _, why, count, sources in rows),
         "alerts": sorted(tuple(row) for row in alerts),
     }
 
