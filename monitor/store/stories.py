@@ -155,7 +155,7 @@ class StoryRepository(Repository):
                 tally = tallies[story_id]
                 tally.articles += 1
                 tally.sources.add(source_key(feed_id, url))
-        created = []
+        created: list[StoryRow] = []
         own: dict[int, set[str]] = {}
         for p, joined in zip(placed, joining, strict=True):
             at = p.arrival.at
@@ -173,8 +173,24 @@ class StoryRepository(Repository):
         for key, tally in tallies.items():
             tally.row.article_count = tally.articles
             tally.row.source_count = max(len(tally.sources | own.get(key, set())), 1)
-        session.add_all(created)
-        await session.flush()
+        if created:
+            table = table_of(StoryRow)
+            ids = await session.scalars(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "title": row.title,
+                        "first_seen_at": row.first_seen_at,
+                        "last_seen_at": row.last_seen_at,
+                        "created_at": row.created_at,
+                        "article_count": row.article_count,
+                        "source_count": row.source_count,
+                    }
+                    for row in created
+                ],
+            )
+            for row, story_id in zip(created, ids.all(), strict=True):
+                row.id = story_id  # the new rows are written here, never by the session
         return tallies
 
     async def split_off(
