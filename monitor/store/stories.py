@@ -1,12 +1,15 @@
-"""Stories in the database: the story a new article joins, decided inside the transaction that
-stores it, what that changes for its topics, and an operator's split of a wrong grouping.
+"""Stories in the database: the stories a batch of new articles join, decided inside the
+transaction that stores them, what that changes for their topics, and an operator's split of a
+wrong grouping.
 
-The decision reads the articles stored near the new one and writes the result, so two articles
+The decision reads the articles stored near the new ones and writes the result, so two articles
 of one new story saved at the same moment must not both see "no story yet". On PostgreSQL a
 transaction-level advisory lock makes story decisions take turns across every replica (which
-stored articles a new one could join is known only after its lookup, so one lock covers them
-all; it is held for one short transaction and released at commit). SQLite already has one
-writer at a time, and the article's insert comes first, so the lookup reads the latest data.
+stored articles a new one could join is known only after its lookup, and every article of a
+topic shares its common headline words, so finer locks would be taken by every batch alike);
+it is taken after the articles are inserted and released at commit. SQLite already has one
+writer at a time. A batch reads what it needs in a fixed number of queries and decides its
+articles in order (``stories/batch.py``), as if each were stored before the next.
 """
 
 from __future__ import annotations
