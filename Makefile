@@ -6,6 +6,9 @@ UV := .tools/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Byte-compiled at install, so no process pays for compiling sources at start (nor when the
+# environment forbids writing bytecode at import, as PYTHONDONTWRITEBYTECODE does).
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: install install-dev run once test test-slow test-all lint format bench bench-poll \
 	bench-robustness bench-stories bench-delivery bench-replicas bench-relevance lock clean
@@ -16,9 +19,11 @@ $(UV):
 
 install: $(UV)  ## the runtime environment, exactly as locked
 	$(UV) sync --frozen --no-dev --inexact --python $(PYTHON)
+	$(VENV)/bin/python -m compileall -q monitor
 
 install-dev: $(UV)  ## the runtime environment plus test and lint tools
 	$(UV) sync --frozen --python $(PYTHON)
+	$(VENV)/bin/python -m compileall -q monitor
 
 run: install  ## migrate, then run the daemon on config/monitor.toml (SQLite by default)
 	$(VENV)/bin/monitor db upgrade
