@@ -121,9 +121,6 @@ class ArticleRepository(Repository):
             fresh = [(a, i) for a, i in zip(articles, ids, strict=True) if i is not None]
             if not fresh:
                 return [None] * len(articles)
-            # Story decisions take turns (across replicas too); inserting the articles first
-            # keeps that turn short.
-            await self._stories.lock_decisions(session)
             joining = [
                 Joining(
                     Arrival(i, a.fingerprint, min(a.published_at or now, now)),
@@ -132,16 +129,21 @@ class ArticleRepository(Repository):
                 )
                 for a, i in fresh
             ]
+            # What does not depend on the decisions is written before their turn: the story
+            # decisions take turns (across replicas too), and the turn stays short.
+            await self._stories.index(session, joining)
+            matched = [_match(i, match, now) for a, i in fresh for match in a.matches]
+            if matched:
+                await session.execute(insert(table_of(MatchRow)), matched)
+            await self._stories.lock_decisions(session)
             placed = await self._stories.place_all(session, joining, now, stories)
             stored = (p.story_id for p in placed if not p.new_story)
             states = await self._stories.topic_states(session, stored)
             queued: dict[int, int] = {}
-            matched: list[dict[str, Any]] = []
             alerts: list[dict[str, Any]] = []
             for (article, article_id), placement in zip(fresh, placed, strict=True):
                 queued[article_id] = 0
                 for match in article.matches:
-                    matched.append(_match(article_id, match, now))
                     news = news_of(
                         session,
                         states,
@@ -159,8 +161,6 @@ class ArticleRepository(Repository):
                             _alert(article_id, placement.story_id, match, endpoint, now, reasons)
                         )
                         queued[article_id] += 1
-            if matched:
-                await session.execute(insert(table_of(MatchRow)), matched)
             if alerts:
                 await session.execute(insert(table_of(AlertRow)), alerts)
             return [None if i is None else queued[i] for i in ids]

@@ -32,7 +32,13 @@ def open_engine(database_url: str) -> AsyncEngine:
         return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=5)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    # Every entry a poll works on at once (fetch.concurrency x poll.article_concurrency: 32 by
+    # default) may read the store at the same moment: enough connections that none of them
+    # waits for one while the single writer holds its own (a wait that, on a starved event
+    # loop, ran out and failed the entry).
+    engine = create_async_engine(
+        url, connect_args={"timeout": 30}, pool_size=20, max_overflow=20, pool_timeout=120
+    )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 

@@ -88,6 +88,19 @@ class StoryRepository(Repository):
         if self._db.is_postgresql:
             await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK})
 
+    async def index(self, session: AsyncSession, joining: Sequence[Joining]) -> None:
+        """File the batch's articles under their lookup keys, before their decisions: the
+        keys depend on the fingerprints only, and ``place_all`` leaves the batch's own
+        postings to ``stories/batch.py``."""
+        rows = [
+            {"key": key, "at": j.arrival.at, "article_id": j.arrival.article_id}
+            for j in joining
+            if j.arrival.fingerprint is not None
+            for key in index_keys(j.arrival.fingerprint)
+        ]
+        if rows:
+            await session.execute(self._db.insert(table_of(StoryKeyRow)), rows)
+
     async def place_all(
         self,
         session: AsyncSession,
@@ -248,7 +261,12 @@ class StoryRepository(Repository):
                 or_(*(StoryKeyRow.at.between(low, high) for low, high in spans)),
             )
         )
-        return [Posting(key, at, article_id) for key, at, article_id in rows.all()]
+        ours = {arrival.article_id for arrival in arrivals}
+        return [
+            Posting(key, at, article_id)
+            for key, at, article_id in rows.all()
+            if article_id not in ours
+        ]
 
     async def _candidates(self, session: AsyncSession, ids: set[int]) -> dict[int, Candidate]:
         """The stored articles ``ids`` that have a story, with their fingerprints."""
@@ -281,7 +299,7 @@ class StoryRepository(Repository):
         }
 
     async def _file(self, session: AsyncSession, placed: Sequence[Placed]) -> None:
-        """Keep each fingerprint and its decision, index the keys, count the terms: one
+        """Keep each fingerprint and its decision, and count the terms: one
         statement each for the whole batch."""
         printed = [(p, p.arrival.fingerprint) for p in placed if p.arrival.fingerprint]
         if not printed:
@@ -309,14 +327,6 @@ class StoryRepository(Repository):
                     "renewed": print_.renewed,
                 }
                 for p, print_ in printed
-            ],
-        )
-        await session.execute(
-            self._db.insert(table_of(StoryKeyRow)),
-            [
-                {"key": key, "at": p.arrival.at, "article_id": p.arrival.article_id}
-                for p, print_ in printed
-                for key in index_keys(print_)
             ],
         )
         counted = Counter(term for _, print_ in printed for term in print_.terms)
