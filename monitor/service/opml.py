@@ -7,11 +7,11 @@ listed twice, which the plan reports, with the URLs that are not http(s) feeds.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
-from xml.etree import ElementTree
 
 import listparser
 
@@ -21,6 +21,9 @@ from monitor.service.feeds import checked_feed_url
 from monitor.service.redact import shown
 
 MAX_OPML_BYTES = 5 * 1024 * 1024
+# What XML 1.0 does not allow in a document (§2.2): a stray control character in a feed's title
+# is dropped, not written into an export that no reader could then open.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,18 +153,37 @@ async def import_opml(
 
 
 def opml_document(feeds: Sequence[tuple[str, str | None, str]], now: datetime) -> bytes:
-    """An OPML 2.0 document listing ``feeds`` (URL, name, title)."""
-    root = ElementTree.Element("opml", version="2.0")
-    head = ElementTree.SubElement(root, "head")
-    ElementTree.SubElement(head, "title").text = "monitor feeds"
-    ElementTree.SubElement(head, "dateCreated").text = format_datetime(now, usegmt=True)
-    body = ElementTree.SubElement(root, "body")
+    """An OPML 2.0 document listing ``feeds`` (URL, name, title), in their order.
+
+    Written as text rather than through ElementTree, which takes four times as long for
+    10,000 feeds (the budget of the whole answer is 100 ms)."""
+    created = format_datetime(now, usegmt=True)
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>\n<opml version="2.0">\n  <head>\n'
+        f"    <title>monitor feeds</title>\n    <dateCreated>{created}</dateCreated>\n"
+        "  </head>\n  <body>\n"
+    ]
     for url, name, title in feeds:
-        label = name or title or url
-        ElementTree.SubElement(body, "outline", type="rss", text=label, title=label, xmlUrl=url)
-    ElementTree.indent(root)
-    document: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
-    return document + b"\n"
+        label, link = _attribute(name or title or url), _attribute(url)
+        lines.append(f'    <outline type="rss" text="{label}" title="{label}" xmlUrl="{link}"/>\n')
+    lines.append("  </body>\n</opml>\n")
+    return "".join(lines).encode()
+
+
+def _attribute(text: str) -> str:
+    """``text`` as the value of a double-quoted XML attribute; line breaks and tabs kept as
+    character references, which an attribute's normalisation would otherwise turn to spaces."""
+    if not text.isprintable():  # rare, and isprintable is much faster than the expression
+        text = NOT_XML.sub("", text)
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("\n", "&#10;")
+        .replace("\r", "&#13;")
+        .replace("\t", "&#9;")
+    )
 
 
 async def export_opml(services: Services) -> bytes:
