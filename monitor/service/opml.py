@@ -2,19 +2,23 @@
 wrong with it), importing a plan all at once or not at all, and writing every feed out.
 
 ``listparser`` reads the file; it flattens nested outlines into folder paths and merges a URL
-listed twice, which the plan reports, with the URLs that are not http(s) feeds.
+listed twice (even twice in one folder), so the outlines are also counted, and the plan reports
+every URL listed more than once, with the URLs that are not http(s) feeds.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
+from typing import Any
 
 import listparser
 
+from monitor.parse.outlines import listed_feed_urls
 from monitor.parse.xml_guard import UnsafeXMLError, remove_entity_declarations
 from monitor.service.context import BadInputError, ServiceError, Services
 from monitor.service.feeds import checked_feed_url
@@ -68,7 +72,7 @@ class OpmlReport:
         verb = "imported" if self.imported else "NOT imported"
         return (
             f"{verb}: {len(self.added)} feed(s) added, {len(self.already)} already there, "
-            f"{len(self.invalid)} bad URL(s), {len(self.repeated)} listed twice"
+            f"{len(self.invalid)} bad URL(s), {len(self.repeated)} listed more than once"
             + (f", from {len(self.folders)} folder(s)" if self.folders else "")
         )
 
@@ -101,7 +105,16 @@ def read_opml(data: bytes) -> OpmlPlan:
         raise BadInputError("file", f"not an OPML subscription list: {problem}")
     if not str(parsed.get("version", "")).startswith("opml"):
         raise BadInputError("file", "not an OPML subscription list (no <opml> root element)")
-    feeds, invalid, repeated, folders = [], [], [], []
+    return _plan(parsed, listed_feed_urls(body))
+
+
+def _plan(parsed: dict[str, Any], listed: Counter[str]) -> OpmlPlan:
+    """The plan of what listparser read, with the times each URL is ``listed`` in the file:
+    one feed per URL (after checking, which may make two spellings one), the repeats reported."""
+    feeds: dict[str, OpmlFeed] = {}
+    times: Counter[str] = Counter()
+    places: dict[str, list[str]] = {}
+    invalid, folders = [], []
     for found in parsed.get("feeds", []):
         url = str(found.get("url", ""))
         paths = ["/".join(path) for path in found.get("categories", [])]
@@ -111,13 +124,27 @@ def read_opml(data: bytes) -> OpmlPlan:
         except BadInputError as error:
             invalid.append(OpmlProblem(shown(url), str(error)))
             continue
-        if len(paths) > 1:
-            repeated.append(OpmlProblem(shown(url), "listed in folders " + ", ".join(paths)))
-        feeds.append(OpmlFeed(checked, str(found.get("title", "")), paths[0] if paths else ""))
-    for listed in parsed.get("lists", []):
-        url = shown(str(listed.get("url", "")))
+        times[checked] += max(listed[url], 1)
+        seen = places.setdefault(checked, [])
+        seen += [path for path in paths if path not in seen]
+        feeds.setdefault(
+            checked, OpmlFeed(checked, str(found.get("title", "")), paths[0] if paths else "")
+        )
+    for included in parsed.get("lists", []):
+        url = shown(str(included.get("url", "")))
         invalid.append(OpmlProblem(url, "an included subscription list, not followed"))
-    return OpmlPlan(tuple(feeds), tuple(invalid), tuple(repeated), tuple(folders))
+    repeated = [
+        OpmlProblem(shown(url), f"listed {times[url]} times" + _in_folders(places[url]))
+        for url in feeds
+        if times[url] > 1
+    ]
+    return OpmlPlan(tuple(feeds.values()), tuple(invalid), tuple(repeated), tuple(folders))
+
+
+def _in_folders(paths: list[str]) -> str:
+    if not paths:
+        return ""
+    return (" in folder " if len(paths) == 1 else " in folders ") + ", ".join(paths)
 
 
 async def import_opml(
