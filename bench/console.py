@@ -4,10 +4,13 @@ database: 10,000 feeds, 100,000 articles in 40,000 stories, 20,000 alerts with a
 Fills a fresh database (SQLite file, or a PostgreSQL database created and dropped here), serves
 the daemon's real aiohttp app on loopback, and requests every page ``--repeat`` times after one
 warm-up; prints the median and the 95th percentile of the time to the full answer, measured at
-the client (so it includes the local HTTP round trip: an upper bound on the server's time).
+the client (so it includes the local HTTP round trip: an upper bound on the server's time), and
+of the server's time (from the request's arrival to the handler's answer, before it is sent).
 
 Usage: python bench/console.py [--database sqlite|postgres|both] [--repeat 20]
-           [--feeds 10000] [--articles 100000]
+           [--feeds 10000] [--articles 100000] [--page TEXT ...]
+
+``--page TEXT`` times only the pages whose path contains TEXT (repeatable), to save minutes.
 """
 
 from __future__ import annotations
@@ -25,12 +28,15 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+from aiohttp import web
 from aiohttp.test_utils import TestServer
+from aiohttp.typedefs import Handler
 from sqlalchemy import insert
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from monitor.app.daemon import freeze_start_up_heap
 from monitor.app.http_server import Liveness, ServerParts, build_app
 from monitor.app.metrics import Metrics
 from monitor.app.resources import open_store
@@ -190,9 +196,15 @@ async def fill(settings: Settings, feeds: int, articles: int) -> dict[str, objec
     }
 
 
+def percentiles(times: list[float]) -> tuple[float, float]:
+    """The median and the 95th percentile."""
+    times = sorted(times)
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.95))]
+
+
 async def measure(
-    settings: Settings, ids: dict[str, object], repeat: int
-) -> list[tuple[str, float, float]]:
+    settings: Settings, ids: dict[str, object], repeat: int, only: list[str]
+) -> list[tuple[str, tuple[float, float], tuple[float, float]]]:
     pages = [
         "/",
         "/stories",
@@ -216,28 +228,55 @@ async def measure(
         parts = ServerParts(
             store, Metrics(), Liveness(), lambda: datetime.now(UTC), timedelta(minutes=1), settings
         )
-        server = TestServer(build_app(parts), host="127.0.0.1")
+        served: list[float] = []
+
+        @web.middleware
+        async def timed(request: web.Request, handler: Handler) -> web.StreamResponse:
+            started = time.perf_counter()
+            try:
+                return await handler(request)
+            finally:
+                served.append((time.perf_counter() - started) * 1000)
+
+        app = build_app(parts)
+        app.middlewares.insert(0, timed)
+        server = TestServer(app, host="127.0.0.1")
         await server.start_server()
+        freeze_start_up_heap()  # as the daemon does once started
         try:
             async with aiohttp.ClientSession() as http:
                 # The last page of feeds, reached by its cursor, costs what the first costs.
                 async with http.get(server.make_url("/api/v1/feeds?limit=200")) as r:
                     cursor = (await r.json())["next_cursor"]
                 pages.append(f"/feeds?cursor={cursor}")
+                if only:
+                    pages = [path for path in pages if any(text in path for text in only)]
                 for path in pages:
                     times = []
+                    served.clear()
                     for _ in range(repeat + 1):
                         started = time.perf_counter()
                         async with http.get(server.make_url(path)) as r:
                             await r.read()
                             assert r.status == 200, (path, r.status)
                         times.append((time.perf_counter() - started) * 1000)
-                    times = sorted(times[1:])
-                    p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-                    results.append((path, statistics.median(times), p95))
+                    results.append((path, percentiles(times[1:]), percentiles(served[1:])))
         finally:
             await server.close()
     return results
+
+
+async def vacuum(url: URL) -> None:
+    """VACUUM ANALYZE the filled database, as autovacuum would soon after such a load: without
+    it a count reads the whole heap (no visibility map) and plans go without statistics. The
+    test server may run with autovacuum off; a production one does not."""
+    connection = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, database=url.database
+    )
+    try:
+        await connection.execute("VACUUM ANALYZE")
+    finally:
+        await connection.close()
 
 
 async def run(kind: str, args: argparse.Namespace) -> bool:
@@ -259,17 +298,24 @@ async def run(kind: str, args: argparse.Namespace) -> bool:
         settings = settings_for(url)
         started = time.perf_counter()
         ids = await fill(settings, args.feeds, args.articles)
+        if kind == "postgres":
+            await vacuum(admin_url.set(database=name))
         print(
             f"\n{kind}: filled {args.feeds} feeds, {args.articles} articles, "
             f"{args.articles * 2 // 5} stories, {ids['alerts']} alerts in "
             f"{time.perf_counter() - started:.0f} s"
         )
-        print(f"{'page':48} {'median ms':>10} {'p95 ms':>8}")
+        print(f"{'':48} {'at the client':>19} {'at the server':>19}")
+        print(f"{'page':48} {'median ms':>10} {'p95 ms':>8} {'median ms':>10} {'p95 ms':>8}")
         ok = True
-        for path, median, p95 in await measure(settings, ids, args.repeat):
+        for path, (median, p95), (served, served_p95) in await measure(
+            settings, ids, args.repeat, args.page
+        ):
             flag = "" if p95 <= BUDGET_MS else "  OVER BUDGET"
             ok = ok and not flag
-            print(f"{path[:48]:48} {median:10.1f} {p95:8.1f}{flag}")
+            print(
+                f"{path[:48]:48} {median:10.1f} {p95:8.1f} {served:10.1f} {served_p95:8.1f}{flag}"
+            )
         return ok
     finally:
         if kind == "postgres":
@@ -283,9 +329,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--feeds", type=int, default=10_000)
     parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument(
+        "--page", action="append", default=[], help="time only the pages whose path has this"
+    )
     args = parser.parse_args()
     kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
-    ok = all(asyncio.run(run(kind, args)) for kind in kinds)
+    verdicts = [asyncio.run(run(kind, args)) for kind in kinds]  # every database, even after a miss
+    ok = all(verdicts)
     print(f"\nevery page within {BUDGET_MS:.0f} ms (p95): {'yes' if ok else 'NO'}")
     return 0 if ok else 1
 

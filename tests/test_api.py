@@ -205,6 +205,7 @@ async def test_opml_import_is_all_or_nothing_and_exports_back(api: Any) -> None:
     assert status == 422
     assert refused["report"]["imported"] is False
     assert [p["url"] for p in refused["report"]["invalid"]] == ["ftp://example.org/feed"]
+    assert len(refused["report"]["repeated"]) == 2  # a repeat in one folder is reported too
     _, feeds, _ = await api("GET", "/api/v1/feeds")
     assert len(feeds["items"]) == 3  # nothing half-imported
 
@@ -217,7 +218,11 @@ async def test_opml_import_is_all_or_nothing_and_exports_back(api: Any) -> None:
         "http://127.0.0.1:9/wire.xml",
         "http://127.0.0.1:9/courier.xml?api_key=***",
     ]
-    assert [p["url"] for p in report["repeated"]] == ["http://127.0.0.1:9/wire.xml"]
+    assert [(p["url"], p["reason"]) for p in report["repeated"]] == [
+        ("http://127.0.0.1:9/wire.xml", "listed 2 times in folders News, Elsewhere"),
+        ("http://127.0.0.1:9/courier.xml?api_key=***", "listed 2 times in folder News/Middle East"),
+    ]
+    assert "SECRET123" not in str(report)
     assert sorted(report["folders"]) == ["Elsewhere", "News", "News/Middle East"]
     status, again, _ = await api(
         "POST", "/api/v1/feeds/import?skip_invalid=1", data=data, headers=opml

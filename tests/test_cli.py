@@ -30,6 +30,8 @@ COMMANDS = [
     ["feeds", "list"],
     ["feeds", "add"],
     ["feeds", "remove"],
+    ["feeds", "import"],
+    ["feeds", "export"],
     ["alerts"],
     ["alerts", "list"],
     ["stories"],

@@ -298,6 +298,10 @@ def test_an_opml_file_is_imported(browser: WebDriver, daemon: Daemon) -> None:
     WebDriverWait(browser, WAIT_SECONDS).until(lambda d: d.find_elements(By.ID, "import-result"))
     assert text_of(browser, "import-result").startswith("imported: 2 feed(s) added")
     assert "courier.xml?api_key=***" in text_of(browser, "added")
+    assert text_of(browser, "repeated").splitlines() == [
+        "http://127.0.0.1:9/wire.xml: listed 2 times in folders News, Elsewhere",
+        "http://127.0.0.1:9/courier.xml?api_key=***: listed 2 times in folder News/Middle East",
+    ]
     assert "SECRET123" not in browser.page_source
     shot(browser, "import")
 

@@ -8,6 +8,7 @@ digest, so the scheduler only runs short periodic jobs and a restart loses nothi
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -61,6 +62,18 @@ async def run_once(settings: Settings) -> OnceReport:
             cycle = await poll_feeds(context, feeds)
             delivery = await deliver_pending(context)
     return OnceReport(cycle=cycle, delivery=delivery)
+
+
+def freeze_start_up_heap() -> None:
+    """Set the objects made while starting (modules, settings, templates, the topics' term
+    indexes) apart from the garbage collector for the life of the process.
+
+    They live until the process ends, but a full collection walks every one of them: with some
+    160,000 of them it stalled a request 100 ms or more every few large answers (an OPML export
+    of 10,000 feeds allocates enough to set one off). Collected first, so that start-up's garbage
+    is not kept."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _serve_http(
@@ -137,6 +150,7 @@ async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> N
                 worker = Worker(context, scheduler, liveness)
                 _schedule_jobs(scheduler, worker, context)
                 runner = await _serve_http(settings, context, liveness)
+                freeze_start_up_heap()
                 scheduler.start()
                 liveness.scheduler_running = True
                 log.info(

@@ -50,7 +50,8 @@ async def _import(services: Services, args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"monitor: cannot read {args.file}: {error}", file=sys.stderr)
         return EXIT_FAILURE
-    bar = ProgressBar(sys.stderr)
+    # On a terminal only: redrawn lines in a pipe or a file are noise in whatever reads it.
+    bar = ProgressBar(sys.stderr, drawn=sys.stdout.isatty() and sys.stderr.isatty())
     try:
         report = await opml.import_opml(
             services, data, skip_invalid=args.skip_invalid, progress=bar.show
@@ -68,22 +69,22 @@ def _print_report(report: opml.OpmlReport) -> None:
     for problem in report.invalid:
         print(f"bad: {problem.url or '(empty)'}: {problem.reason}")
     for problem in report.repeated:
-        print(f"listed twice: {problem.url}: {problem.reason}")
+        print(f"repeated: {problem.url}: {problem.reason}")
     for url in report.already:
         print(f"already there: {url}")
     print(report.line())
 
 
 class ProgressBar:
-    """A one-line bar on a terminal, redrawn in place; nothing when not a terminal."""
+    """A one-line bar written to ``stream``, redrawn in place; nothing unless ``drawn``."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, drawn: bool) -> None:
         self.stream = stream
         self.shown = False
-        self.tty = stream.isatty()
+        self.drawn = drawn
 
     def show(self, done: int, total: int) -> None:
-        if not self.tty or total < 2:
+        if not self.drawn or total < 2:
             return
         filled = BAR_WIDTH * done // total
         self.stream.write(f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total} feeds")

@@ -2,25 +2,32 @@
 wrong with it), importing a plan all at once or not at all, and writing every feed out.
 
 ``listparser`` reads the file; it flattens nested outlines into folder paths and merges a URL
-listed twice, which the plan reports, with the URLs that are not http(s) feeds.
+listed twice (even twice in one folder), so the outlines are also counted, and the plan reports
+every URL listed more than once, with the URLs that are not http(s) feeds.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
-from xml.etree import ElementTree
+from typing import Any
 
 import listparser
 
+from monitor.parse.outlines import listed_feed_urls
 from monitor.parse.xml_guard import UnsafeXMLError, remove_entity_declarations
 from monitor.service.context import BadInputError, ServiceError, Services
 from monitor.service.feeds import checked_feed_url
 from monitor.service.redact import shown
 
 MAX_OPML_BYTES = 5 * 1024 * 1024
+# What XML 1.0 does not allow in a document (§2.2): a stray control character in a feed's title
+# is dropped, not written into an export that no reader could then open.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +72,7 @@ class OpmlReport:
         verb = "imported" if self.imported else "NOT imported"
         return (
             f"{verb}: {len(self.added)} feed(s) added, {len(self.already)} already there, "
-            f"{len(self.invalid)} bad URL(s), {len(self.repeated)} listed twice"
+            f"{len(self.invalid)} bad URL(s), {len(self.repeated)} listed more than once"
             + (f", from {len(self.folders)} folder(s)" if self.folders else "")
         )
 
@@ -98,7 +105,16 @@ def read_opml(data: bytes) -> OpmlPlan:
         raise BadInputError("file", f"not an OPML subscription list: {problem}")
     if not str(parsed.get("version", "")).startswith("opml"):
         raise BadInputError("file", "not an OPML subscription list (no <opml> root element)")
-    feeds, invalid, repeated, folders = [], [], [], []
+    return _plan(parsed, listed_feed_urls(body))
+
+
+def _plan(parsed: dict[str, Any], listed: Counter[str]) -> OpmlPlan:
+    """The plan of what listparser read, with the times each URL is ``listed`` in the file:
+    one feed per URL (after checking, which may make two spellings one), the repeats reported."""
+    feeds: dict[str, OpmlFeed] = {}
+    times: Counter[str] = Counter()
+    places: dict[str, list[str]] = {}
+    invalid, folders = [], []
     for found in parsed.get("feeds", []):
         url = str(found.get("url", ""))
         paths = ["/".join(path) for path in found.get("categories", [])]
@@ -108,13 +124,27 @@ def read_opml(data: bytes) -> OpmlPlan:
         except BadInputError as error:
             invalid.append(OpmlProblem(shown(url), str(error)))
             continue
-        if len(paths) > 1:
-            repeated.append(OpmlProblem(shown(url), "listed in folders " + ", ".join(paths)))
-        feeds.append(OpmlFeed(checked, str(found.get("title", "")), paths[0] if paths else ""))
-    for listed in parsed.get("lists", []):
-        url = shown(str(listed.get("url", "")))
+        times[checked] += max(listed[url], 1)
+        seen = places.setdefault(checked, [])
+        seen += [path for path in paths if path not in seen]
+        feeds.setdefault(
+            checked, OpmlFeed(checked, str(found.get("title", "")), paths[0] if paths else "")
+        )
+    for included in parsed.get("lists", []):
+        url = shown(str(included.get("url", "")))
         invalid.append(OpmlProblem(url, "an included subscription list, not followed"))
-    return OpmlPlan(tuple(feeds), tuple(invalid), tuple(repeated), tuple(folders))
+    repeated = [
+        OpmlProblem(shown(url), f"listed {times[url]} times" + _in_folders(places[url]))
+        for url in feeds
+        if times[url] > 1
+    ]
+    return OpmlPlan(tuple(feeds.values()), tuple(invalid), tuple(repeated), tuple(folders))
+
+
+def _in_folders(paths: list[str]) -> str:
+    if not paths:
+        return ""
+    return (" in folder " if len(paths) == 1 else " in folders ") + ", ".join(paths)
 
 
 async def import_opml(
@@ -150,18 +180,37 @@ async def import_opml(
 
 
 def opml_document(feeds: Sequence[tuple[str, str | None, str]], now: datetime) -> bytes:
-    """An OPML 2.0 document listing ``feeds`` (URL, name, title)."""
-    root = ElementTree.Element("opml", version="2.0")
-    head = ElementTree.SubElement(root, "head")
-    ElementTree.SubElement(head, "title").text = "monitor feeds"
-    ElementTree.SubElement(head, "dateCreated").text = format_datetime(now, usegmt=True)
-    body = ElementTree.SubElement(root, "body")
+    """An OPML 2.0 document listing ``feeds`` (URL, name, title), in their order.
+
+    Written as text rather than through ElementTree, which takes four times as long for
+    10,000 feeds (the budget of the whole answer is 100 ms)."""
+    created = format_datetime(now, usegmt=True)
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>\n<opml version="2.0">\n  <head>\n'
+        f"    <title>monitor feeds</title>\n    <dateCreated>{created}</dateCreated>\n"
+        "  </head>\n  <body>\n"
+    ]
     for url, name, title in feeds:
-        label = name or title or url
-        ElementTree.SubElement(body, "outline", type="rss", text=label, title=label, xmlUrl=url)
-    ElementTree.indent(root)
-    document: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
-    return document + b"\n"
+        label, link = _attribute(name or title or url), _attribute(url)
+        lines.append(f'    <outline type="rss" text="{label}" title="{label}" xmlUrl="{link}"/>\n')
+    lines.append("  </body>\n</opml>\n")
+    return "".join(lines).encode()
+
+
+def _attribute(text: str) -> str:
+    """``text`` as the value of a double-quoted XML attribute; line breaks and tabs kept as
+    character references, which an attribute's normalisation would otherwise turn to spaces."""
+    if not text.isprintable():  # rare, and isprintable is much faster than the expression
+        text = NOT_XML.sub("", text)
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("\n", "&#10;")
+        .replace("\r", "&#13;")
+        .replace("\t", "&#9;")
+    )
 
 
 async def export_opml(services: Services) -> bytes:

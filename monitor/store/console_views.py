@@ -124,8 +124,10 @@ class ConsoleViews(Repository):
 
     async def all_feeds(self) -> list[tuple[str, str | None, str]]:
         """Every feed's URL, name and title, for an export."""
-        async with self._db.sessions() as session:
-            rows = await session.execute(
+        # On a connection, not a session: for 10,000 rows the ORM's row loading costs as much
+        # as the query itself, and columns need none of it.
+        async with self._db.engine.connect() as connection:
+            rows = await connection.execute(
                 select(FeedRow.url, FeedRow.name, FeedRow.title).order_by(FeedRow.id)
             )
             return [(url, name, title) for url, name, title in rows.all()]

@@ -232,6 +232,7 @@ class AlertRow(Base):
         UniqueConstraint("article_id", "topic", "endpoint"),
         Index("ix_alerts_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_alerts_created_at_id", "created_at", "id"),
+        Index("ix_alerts_status_created_at_id", "status", "created_at", "id"),  # ?status=
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
