@@ -11,10 +11,17 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from monitor.records import NewArticle, TopicMatch
-from monitor.store.engine import alembic_config, open_engine, upgrade_schema
+from monitor.store.engine import (
+    SCHEMA_HEAD,
+    alembic_config,
+    open_engine,
+    stored_revisions,
+    upgrade_schema,
+)
 from monitor.store.facade import Store
 from monitor.store.feeds import ParsedCheck, UnchangedCheck
 from monitor.store.tables import Base, UTCDateTime
@@ -61,9 +68,17 @@ async def feed_id(store: Store, url: str = "https://news.example/feed") -> int:
 
 async def test_migrating_twice_is_harmless(database_url: str) -> None:
     engine = open_engine(database_url)
+    assert await stored_revisions(engine) == set()
     await upgrade_schema(engine)
     await upgrade_schema(engine)
+    assert await stored_revisions(engine) == {SCHEMA_HEAD}
     await engine.dispose()
+
+
+def test_the_schema_head_is_the_newest_migration() -> None:
+    """A database at ``SCHEMA_HEAD`` is taken as current without asking Alembic: a new
+    migration must move it, or it would never be applied."""
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [SCHEMA_HEAD]
 
 
 async def test_config_sync_adds_updates_and_disables(store: Store) -> None:
