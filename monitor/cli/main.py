@@ -147,7 +147,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_once(settings: Settings, _args: argparse.Namespace) -> int:
-    from monitor.app.daemon import run_once
+    from monitor.app.once import run_once
 
     report = asyncio.run(run_once(settings))
     print(report.line())

@@ -15,7 +15,6 @@ from datetime import datetime
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
 
 from monitor.records import StoryFingerprint
 from monitor.stories.evidence import BODY_WORDS, actions, figures, renews
@@ -34,6 +33,10 @@ _CHARACTERS_PER_WORD = 15  # generous: content words, with the function words be
 
 @lru_cache(maxsize=1)
 def _permutations() -> object:
+    # Imported here: datasketch loads SciPy (a second of start-up), and a check that finds no
+    # new article never signs one.
+    from datasketch import MinHash
+
     return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations
 
 
@@ -62,6 +65,8 @@ def fingerprint(
     runs = shingles(f"{title}\n{text}")
     signature = b""
     if len(runs) >= MIN_SHINGLES:
+        from datasketch import MinHash
+
         minhash = MinHash(
             num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME, permutations=_permutations()
         )
