@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import gc
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,6 +18,18 @@ from monitor.settings import Settings
 from monitor.store.engine import DatabaseError, open_engine, schema_problem, upgrade_schema
 from monitor.store.facade import Store
 from monitor.text.redact import redact, redact_url
+
+
+@contextmanager
+def _start_up_frozen() -> Iterator[None]:
+    """Leave what start-up built (modules, settings, compiled topics) out of the collector's
+    passes while the pipeline is open: it lives as long as the process, and every full pass
+    would walk it again (a quarter of a second a cycle with ten thousand feeds)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def utc_now() -> datetime:
@@ -62,7 +75,7 @@ async def open_pipeline(
             open_http_session(settings.fetch) as http,
             open_webhook_session(settings.fetch.user_agent) as webhooks,
         ):
-            yield PipelineContext(
+            context = PipelineContext(
                 settings=settings,
                 store=store,
                 http=http,
@@ -75,3 +88,5 @@ async def open_pipeline(
                     per_host=settings.fetch.per_host_concurrency,
                 ),
             )
+            with _start_up_frozen():
+                yield context
