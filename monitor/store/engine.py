@@ -100,9 +100,8 @@ async def upgrade_schema(engine: AsyncEngine) -> None:
         if await stored_revisions(engine) == {SCHEMA_HEAD}:
             return
     except (SQLAlchemyError, OSError) as error:
-        raise DatabaseError(
-            redact(f"cannot reach the database at {redact_url(str(engine.url))}: {error}")
-        ) from error
+        shown = redact_url(str(engine.url))
+        raise DatabaseError(redact(f"cannot migrate the database at {shown}: {error}")) from error
     from alembic import command
 
     def run(connection: Connection) -> None:
