@@ -1,4 +1,9 @@
-"""Open and close what the pipeline needs: the engine, the store, the HTTP client."""
+"""Open and close what the pipeline needs: the engine, the store, the HTTP client.
+
+The pipeline's own modules are imported by ``open_pipeline``: a command that only reads the
+store (``monitor feeds list``) opens it without loading the HTTP client, the parsers and the
+topic matcher.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,17 @@ import gc
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.app.pipeline import PipelineContext
-from monitor.deliver.webhook import configured_endpoints, open_webhook_session
-from monitor.fetch.http import open_http_session
-from monitor.fetch.slots import FetchSlots
-from monitor.service.feedback import compile_topics_from
 from monitor.settings import Settings
 from monitor.store.engine import DatabaseError, open_engine, schema_problem, upgrade_schema
 from monitor.store.facade import Store
 from monitor.text.redact import redact, redact_url
+
+if TYPE_CHECKING:
+    from monitor.app.pipeline import PipelineContext
 
 
 @contextmanager
@@ -66,6 +70,12 @@ async def open_pipeline(
     feeds and endpoints are synced into the store; without it (every other command) the store is
     used as it is, and refused if its schema is not the current one: a command run with another
     config file must not disable the daemon's feeds."""
+    from monitor.app.pipeline import PipelineContext
+    from monitor.deliver.webhook import configured_endpoints, open_webhook_session
+    from monitor.fetch.http import open_http_session
+    from monitor.fetch.slots import FetchSlots
+    from monitor.service.feedback import compile_topics_from
+
     endpoints = configured_endpoints(settings.all_webhooks())
     async with open_store(settings, require_current=not prepare) as store:
         if prepare:

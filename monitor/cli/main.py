@@ -260,12 +260,13 @@ def _run_fetch_page(settings: Settings, url: str) -> str | bytes:
 
 def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.app.resources import open_store, utc_now
-    from monitor.cli.feeds import change_feeds
-    from monitor.service.context import Services
 
     async def go() -> int:
         async with open_store(settings, require_current=True) as store:
             if args.feeds_command in ("add", "remove", "import", "export"):
+                from monitor.cli.feeds import change_feeds
+                from monitor.service.context import Services
+
                 return await change_feeds(Services.over(store, settings, utc_now), args)
             print_table(
                 ["STATUS", "HTTP", "ERRORS", "REFUSED", "NEXT CHECK", "URL", "LAST ERROR"],

@@ -319,26 +319,25 @@ class FeedRepository(Repository):
             )
 
     async def list_feeds(self) -> list[FeedStatus]:
+        """Every feed as ``monitor feeds list`` shows it, in the order they were added."""
+        query = select(
+            FeedRow.url,
+            FeedRow.name,
+            FeedRow.title,
+            FeedRow.origin,
+            FeedRow.enabled,
+            FeedRow.next_check_at,
+            FeedRow.last_success_at,
+            FeedRow.error_count,
+            FeedRow.last_error,
+            FeedRow.fetch_url,
+            FeedRow.last_status,
+            FeedRow.disabled_reason,
+            FeedRow.refusal_count,
+        ).order_by(FeedRow.id)
         async with self._db.sessions() as session:
-            rows = (await session.scalars(select(FeedRow).order_by(FeedRow.id))).all()
-        return [
-            FeedStatus(
-                url=row.url,
-                name=row.name,
-                title=row.title,
-                origin=row.origin,
-                enabled=row.enabled,
-                next_check_at=row.next_check_at,
-                last_success_at=row.last_success_at,
-                error_count=row.error_count,
-                last_error=row.last_error,
-                fetch_url=row.fetch_url,
-                last_status=row.last_status,
-                disabled_reason=row.disabled_reason,
-                refusal_count=row.refusal_count,
-            )
-            for row in rows
-        ]
+            rows = (await session.execute(query)).all()
+        return [FeedStatus(*row) for row in rows]  # the columns in FeedStatus's order
 
 
 def new_feed_row(url: str, name: str | None, origin: str, now: datetime) -> dict[str, Any]:

@@ -14,8 +14,6 @@ import hashlib
 from datetime import datetime
 from functools import lru_cache
 
-import numpy as np
-
 from monitor.records import StoryFingerprint
 from monitor.stories.evidence import BODY_WORDS, actions, figures, renews
 from monitor.stories.terms import content_words, headline_numbers, is_caption, names, shingles
@@ -90,6 +88,8 @@ def duplicate_similarity(a: bytes, b: bytes) -> float:
     ``MinHash.jaccard`` does); 0 when either text was too short to sign."""
     if not a or not b or len(a) != len(b):
         return 0.0
+    import numpy as np  # here: the store imports this module, and most commands never compare
+
     left = np.frombuffer(a, dtype="<u4")
     right = np.frombuffer(b, dtype="<u4")
     return float(np.count_nonzero(left == right)) / len(left)
