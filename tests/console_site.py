@@ -12,9 +12,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
-from monitor.app.daemon import run_once
 from monitor.app.http_server import Liveness, ServerParts, build_app
 from monitor.app.metrics import Metrics
+from monitor.app.once import run_once
 from monitor.app.resources import open_store
 from monitor.settings import Settings, load_settings
 from tests.conftest import write_config

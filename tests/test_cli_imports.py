@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEFAULT_CONFIG, ROOT
+from tests.conftest import DEFAULT_CONFIG, ROOT, write_config
 
 HEAVY = ("sqlalchemy", "alembic", "aiohttp", "trafilatura", "asyncpg", "aiosqlite")
 
@@ -28,11 +28,14 @@ print(json.dumps({"status": status, "heavy": heavy}), file=sys.stderr)
 
 
 def imported_by(
-    *args: str, stdin: str = "", env: dict[str, str] | None = None
+    *args: str,
+    stdin: str = "",
+    env: dict[str, str] | None = None,
+    packages: tuple[str, ...] = HEAVY,
 ) -> tuple[int, list[str]]:
-    """The exit status of ``monitor ARGS`` and the heavy packages it imported."""
+    """The exit status of ``monitor ARGS`` and which of ``packages`` it imported."""
     finished = subprocess.run(
-        [sys.executable, "-c", PROBE.replace("HEAVY", repr(json.dumps(HEAVY))), *args],
+        [sys.executable, "-c", PROBE.replace("HEAVY", repr(json.dumps(packages))), *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -77,3 +80,24 @@ def test_a_database_command_does_load_the_database_stack(tmp_path: Path) -> None
     )
     assert status == 0
     assert "sqlalchemy" in heavy
+
+
+def test_a_poll_that_finds_nothing_new_loads_no_migrations_or_extractor(
+    tmp_path: Path,
+) -> None:
+    """``monitor once`` on a database at the current schema, whose feed brings no entry, loads
+    neither Alembic nor what only new articles need (trafilatura, datasketch and its SciPy):
+    seconds of start-up that a warm poll does without."""
+    database = f"sqlite+aiosqlite:///{tmp_path / 'monitor.db'}"
+    config = write_config(
+        tmp_path / "monitor.toml", database_url=database, feeds=["http://127.0.0.1:9/feed.xml"]
+    )
+    assert imported_by("--config", str(config), "db", "upgrade")[0] == 0
+    status, loaded = imported_by(
+        "--config",
+        str(config),
+        "once",
+        packages=("alembic", "trafilatura", "datasketch", "scipy"),
+    )
+    assert status == 0
+    assert loaded == []

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from monitor.app.daemon import run_once
 from monitor.app.jobs import deliver_pending, queue_digest
+from monitor.app.once import run_once
 from monitor.app.resources import open_pipeline
 from monitor.deliver.webhook import configured_endpoints
 from monitor.settings import ConfigError, load_settings

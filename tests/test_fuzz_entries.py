@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy import select
 
 import monitor.app.resources
-from monitor.app.daemon import run_once
+from monitor.app.once import run_once
 from monitor.fetch.http import open_http_session
 from monitor.settings import load_settings
 from monitor.store.engine import open_engine

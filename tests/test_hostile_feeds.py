@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import structlog
 
-from monitor.app.daemon import run_once
+from monitor.app.once import run_once
 from monitor.parse.article import decode_page
 from tests.test_pipeline import serve_seed
 from tests.test_xml_guard import billion_laughs, quadratic_blowup

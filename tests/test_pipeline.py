@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 from standardwebhooks import Webhook
 
-from monitor.app.daemon import run_once
+from monitor.app.once import run_once
 from monitor.app.resources import open_store
 from tests.web import Item, Receiver, Site, rss
 

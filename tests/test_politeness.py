@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from monitor.app.daemon import run_once
+from monitor.app.once import run_once
 from monitor.app.resources import open_store
 from monitor.settings import Settings
 from monitor.store.feeds import FeedStatus

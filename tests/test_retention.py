@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from monitor.app.daemon import run_once
+from monitor.app.once import run_once
 from monitor.app.resources import open_store
 from monitor.store.retention import Pruned
 from tests.test_pipeline import serve_seed

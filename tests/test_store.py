@@ -11,12 +11,19 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from monitor.records import NewArticle, TopicMatch
-from monitor.store.engine import alembic_config, open_engine, upgrade_schema
+from monitor.store.engine import (
+    SCHEMA_HEAD,
+    alembic_config,
+    open_engine,
+    stored_revisions,
+    upgrade_schema,
+)
 from monitor.store.facade import Store
-from monitor.store.feeds import UnchangedCheck
+from monitor.store.feeds import ParsedCheck, UnchangedCheck
 from monitor.store.tables import Base, UTCDateTime
 
 NOW = datetime(2024, 1, 26, 12, 0, tzinfo=UTC)
@@ -61,9 +68,17 @@ async def feed_id(store: Store, url: str = "https://news.example/feed") -> int:
 
 async def test_migrating_twice_is_harmless(database_url: str) -> None:
     engine = open_engine(database_url)
+    assert await stored_revisions(engine) == set()
     await upgrade_schema(engine)
     await upgrade_schema(engine)
+    assert await stored_revisions(engine) == {SCHEMA_HEAD}
     await engine.dispose()
+
+
+def test_the_schema_head_is_the_newest_migration() -> None:
+    """A database at ``SCHEMA_HEAD`` is taken as current without asking Alembic: a new
+    migration must move it, or it would never be applied."""
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [SCHEMA_HEAD]
 
 
 async def test_config_sync_adds_updates_and_disables(store: Store) -> None:
@@ -82,6 +97,15 @@ async def test_config_sync_adds_updates_and_disables(store: Store) -> None:
     assert polled == {"https://a.example/rss", "https://c.example/rss"}
 
 
+def unchanged(feed_id: int, next_check_at: datetime, **more: str) -> UnchangedCheck:
+    return UnchangedCheck(feed_id, 304, None, None, next_check_at, **more)
+
+
+def read(feed_id: int, next_check_at: datetime, body_hash: str, *, etag: str) -> ParsedCheck:
+    check = UnchangedCheck(feed_id, 200, etag, None, next_check_at)
+    return ParsedCheck(check, body_hash, "A", poll_interval_seconds=None, ttl_seconds=None)
+
+
 async def test_add_and_remove_feed(store: Store) -> None:
     assert await store.add_feed("https://c.example/rss", None, NOW)
     assert not await store.add_feed("https://c.example/rss", None, NOW)
@@ -93,15 +117,7 @@ async def test_add_and_remove_feed(store: Store) -> None:
 async def test_due_feeds_follow_the_schedule(store: Store) -> None:
     first = await feed_id(store, "https://a.example/rss")
     await feed_id(store, "https://b.example/rss")
-    await store.record_feed_success(
-        first,
-        now=NOW,
-        next_check_at=NOW + timedelta(minutes=15),
-        title="A",
-        etag='"v1"',
-        last_modified=None,
-        body_hash="h",
-    )
+    await store.record_parsed([read(first, NOW + timedelta(minutes=15), "h", etag='"v1"')], NOW)
     due = await store.feeds_to_poll(NOW + timedelta(minutes=1))
     assert [feed.url for feed in due] == ["https://b.example/rss"]
     later = await store.feeds_to_poll(NOW + timedelta(minutes=16))
@@ -115,9 +131,7 @@ async def test_failures_are_counted_and_a_success_resets_them(store: Store) -> N
         await store.record_feed_failure(feed, now=NOW, next_check_at=NOW, error="HTTP 500")
     [status] = await store.list_feeds()
     assert (status.error_count, status.last_error) == (2, "HTTP 500")
-    await store.record_feed_success(
-        feed, now=NOW, next_check_at=NOW, title=None, etag=None, last_modified=None, body_hash=None
-    )
+    await store.record_unchanged([unchanged(feed, NOW)], NOW)
     [status] = await store.list_feeds()
     assert (status.error_count, status.last_error) == (0, None)
 
@@ -192,19 +206,10 @@ async def test_refusals_are_counted_per_feed(store: Store) -> None:
 
 async def test_a_moved_feed_keeps_its_name_and_fetches_from_its_new_address(store: Store) -> None:
     feed = await feed_id(store)
-    await store.record_feed_success(
-        feed,
-        now=NOW,
-        next_check_at=NOW,
-        title=None,
-        etag=None,
-        last_modified=None,
-        body_hash="h",
-        status=200,
-        parsed=True,
-        poll_interval_seconds=1800.0,
-        ttl_seconds=3600.0,
-        moved_to="https://new.example/feed",
+    moved = unchanged(feed, NOW, moved_to="https://new.example/feed")
+    await store.record_parsed(
+        [ParsedCheck(moved, "h", title=None, poll_interval_seconds=1800.0, ttl_seconds=3600.0)],
+        NOW,
     )
     [polled] = await store.feeds_to_poll(None)
     assert (polled.url, polled.location) == (
@@ -212,12 +217,32 @@ async def test_a_moved_feed_keeps_its_name_and_fetches_from_its_new_address(stor
         "https://new.example/feed",
     )
     assert (polled.poll_interval_seconds, polled.ttl_seconds) == (1800.0, 3600.0)
-    # A check that did not parse keeps what the last parse learned.
-    await store.record_feed_success(
-        feed, now=NOW, next_check_at=NOW, title=None, etag=None, last_modified=None, body_hash="h"
-    )
+    # A check that did not parse keeps what the last parse learned, and the new address.
+    await store.record_unchanged([unchanged(feed, NOW)], NOW)
     [polled] = await store.feeds_to_poll(None)
     assert (polled.location, polled.poll_interval_seconds) == ("https://new.example/feed", 1800.0)
+
+
+async def test_checks_that_read_the_feed_are_recorded_together(store: Store) -> None:
+    ids = [await feed_id(store, f"https://{n}.example/rss") for n in range(3)]
+    await store.record_parsed([read(ids[0], NOW, "h0", etag='"0"')], NOW)
+    later = NOW + timedelta(hours=1)
+    untitled = UnchangedCheck(ids[0], 200, None, "Fri, 26 Jan 2024 11:00:00 GMT", later)
+    await store.record_parsed(
+        [
+            ParsedCheck(untitled, None, None, poll_interval_seconds=600.0, ttl_seconds=None),
+            read(ids[1], later, "h1", etag='"1"'),
+        ],
+        NOW,
+    )
+    polled = {feed.id: feed for feed in await store.feeds_to_poll(later)}
+    assert set(polled) == {ids[0], ids[1], ids[2]}
+    first, second = polled[ids[0]], polled[ids[1]]
+    # No title in the body keeps the one known; no hash makes the next check read it again.
+    assert (first.title, first.body_hash, first.etag) == ("A", None, None)
+    assert (first.last_modified, first.poll_interval_seconds) == (untitled.last_modified, 600.0)
+    assert (second.body_hash, second.etag) == ("h1", '"1"')
+    assert [feed.id for feed in await store.feeds_to_poll(NOW)] == [ids[2]]
 
 
 async def test_unchanged_checks_are_recorded_together(store: Store) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.app.daemon import run_once
+from monitor.app.once import run_once
 from monitor.app.resources import open_store
 from tests.conftest import write_config
 from tests.test_cli import monitor

@@ -11,17 +11,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import structlog
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor.app.http_server import Liveness
 from monitor.app.pipeline import PipelineContext, poll_feeds
 from monitor.deliver.sender import DeliveryReport, deliver_due
 from monitor.deliver.webhook import Endpoint
 from monitor.service.feedback import compile_topics_from
 from monitor.store.retention import Pruned
 from monitor.triggers import renewing
+
+if TYPE_CHECKING:  # `monitor once` delivers through this module, without a scheduler or server
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from monitor.app.http_server import Liveness
 
 log = structlog.get_logger(__name__)
 

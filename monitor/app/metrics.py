@@ -25,6 +25,7 @@ class Metrics:
             ["outcome"],
             registry=registry,
         )
+        self._fetches: dict[str, Counter] = {}
         self.fetch_seconds = Histogram(
             "monitor_feed_fetch_seconds",
             "Time to fetch a feed, redirects included.",
@@ -77,9 +78,13 @@ class Metrics:
 
     def record_feed(self, outcome: str, seconds: float, entries: int) -> None:
         """One feed check: its outcome, how long it took, how many entries it read."""
-        self.fetches.labels(outcome).inc()
+        fetches = self._fetches.get(outcome)
+        if fetches is None:  # labels() takes a lock and checks its values: once per outcome
+            fetches = self._fetches[outcome] = self.fetches.labels(outcome)
+        fetches.inc()
         self.fetch_seconds.observe(seconds)
-        self.entries.inc(entries)
+        if entries:
+            self.entries.inc(entries)
 
     def record_delivery(self, outcome: str, duration_ms: int) -> None:
         """One delivery attempt: its outcome and how long the receiver took."""

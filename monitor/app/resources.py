@@ -1,24 +1,42 @@
-"""Open and close what the pipeline needs: the engine, the store, the HTTP client."""
+"""Open and close what the pipeline needs: the engine, the store, the HTTP client.
+
+The pipeline's own modules are imported by ``open_pipeline``: a command that only reads the
+store (``monitor feeds list``) opens it without loading the HTTP client, the parsers and the
+topic matcher.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+import gc
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.app.pipeline import PipelineContext
-from monitor.app.saving import ArticleBatches
-from monitor.deliver.webhook import Endpoint, configured_endpoints, open_webhook_session
-from monitor.fetch.http import open_http_session
-from monitor.fetch.slots import FetchSlots
-from monitor.records import NewArticle
-from monitor.service.feedback import compile_topics_from
 from monitor.settings import Settings
 from monitor.store.engine import DatabaseError, open_engine, schema_problem, upgrade_schema
 from monitor.store.facade import Store
 from monitor.text.redact import redact, redact_url
+
+if TYPE_CHECKING:
+    from monitor.app.pipeline import PipelineContext
+    from monitor.app.saving import ArticleBatches
+    from monitor.deliver.webhook import Endpoint
+    from monitor.records import NewArticle
+
+
+@contextmanager
+def _start_up_frozen() -> Iterator[None]:
+    """Leave what start-up built (modules, settings, compiled topics) out of the collector's
+    passes while the pipeline is open: it lives as long as the process, and every full pass
+    would walk it again (a quarter of a second a cycle with ten thousand feeds)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def utc_now() -> datetime:
@@ -55,6 +73,12 @@ async def open_pipeline(
     feeds and endpoints are synced into the store; without it (every other command) the store is
     used as it is, and refused if its schema is not the current one: a command run with another
     config file must not disable the daemon's feeds."""
+    from monitor.app.pipeline import PipelineContext
+    from monitor.deliver.webhook import configured_endpoints, open_webhook_session
+    from monitor.fetch.http import open_http_session
+    from monitor.fetch.slots import FetchSlots
+    from monitor.service.feedback import compile_topics_from
+
     endpoints = configured_endpoints(settings.all_webhooks())
     async with open_store(settings, require_current=not prepare) as store:
         if prepare:
@@ -64,7 +88,7 @@ async def open_pipeline(
             open_http_session(settings.fetch) as http,
             open_webhook_session(settings.fetch.user_agent) as webhooks,
         ):
-            yield PipelineContext(
+            context = PipelineContext(
                 settings=settings,
                 store=store,
                 http=http,
@@ -78,12 +102,15 @@ async def open_pipeline(
                 ),
                 articles=article_batches(store, settings, endpoints, clock),
             )
+            with _start_up_frozen():
+                yield context
 
 
 def article_batches(
     store: Store, settings: Settings, endpoints: Sequence[Endpoint], clock: Callable[[], datetime]
 ) -> ArticleBatches:
     """Matched articles saved in batches, each alerting the endpoints that take its topics."""
+    from monitor.app.saving import ArticleBatches
 
     def recipients(topic: str) -> list[str]:
         return [endpoint.name for endpoint in endpoints if endpoint.wants(topic)]

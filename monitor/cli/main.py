@@ -147,7 +147,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_once(settings: Settings, _args: argparse.Namespace) -> int:
-    from monitor.app.daemon import run_once
+    from monitor.app.once import run_once
 
     report = asyncio.run(run_once(settings))
     print(report.line())
@@ -260,12 +260,13 @@ def _run_fetch_page(settings: Settings, url: str) -> str | bytes:
 
 def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.app.resources import open_store, utc_now
-    from monitor.cli.feeds import change_feeds
-    from monitor.service.context import Services
 
     async def go() -> int:
         async with open_store(settings, require_current=True) as store:
             if args.feeds_command in ("add", "remove", "import", "export"):
+                from monitor.cli.feeds import change_feeds
+                from monitor.service.context import Services
+
                 return await change_feeds(Services.over(store, settings, utc_now), args)
             print_table(
                 ["STATUS", "HTTP", "ERRORS", "REFUSED", "NEXT CHECK", "URL", "LAST ERROR"],

@@ -102,6 +102,13 @@ def open_http_session(
 
 
 @lru_cache(maxsize=16)
+def socket_timeouts(connect_seconds: float, read_seconds: float) -> aiohttp.ClientTimeout:
+    """The per-socket bounds of a request; the whole fetch is bounded apart, redirects and
+    all."""
+    return aiohttp.ClientTimeout(total=None, sock_connect=connect_seconds, sock_read=read_seconds)
+
+
+@lru_cache(maxsize=16)
 def network_policy(allow_networks: tuple[str, ...]) -> NetworkPolicy:
     return NetworkPolicy.of(allow_networks)
 
@@ -150,19 +157,14 @@ async def _follow(
     """Follow redirects by hand, so that each hop's URL passes the gate and the kind of each
     redirect is known (only an all-permanent chain moves a feed)."""
     policy = network_policy(settings.allow_networks)
-    timeout = aiohttp.ClientTimeout(
-        total=None,
-        sock_connect=settings.connect_timeout_seconds,
-        sock_read=settings.read_timeout_seconds,
-    )
+    timeout = socket_timeouts(settings.connect_timeout_seconds, settings.read_timeout_seconds)
     permanent = True
     current = url
-    origin = _host(url)
     for _hop in range(settings.max_redirects + 1):
         problem = url_problem(current, policy)
         if problem:
             raise FetchRefusedError(f"refused: {problem}")
-        if _host(current) != origin:
+        if current != url and _host(current) != _host(url):
             # Validators belong to the representation of the first host; another host must
             # not get them (they may identify the reader, or match by chance and answer 304).
             headers = {

@@ -21,6 +21,7 @@ import re
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +40,8 @@ IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 
 # A host made only of numbers and dots, in decimal, octal or hex (2130706433, 0x7f.1, 0177.0.0.1):
 # URL parsers and inet_aton read these as IPv4 addresses, so they are addresses, not names.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+AUTHORITY_END = re.compile("[/?#]")
 NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}\.?$", re.I)
 
 
@@ -135,14 +138,14 @@ def url_problem(url: str, policy: NetworkPolicy) -> str | None:
     spellings other than dotted decimal, and IP literals the policy forbids. Host names are
     judged later, on the addresses they resolve to.
     """
-    if any(ord(char) < 0x20 or char == "\x7f" for char in url):
+    if CONTROL_CHARACTER.search(url):
         return "the URL contains control characters"
     scheme, _, rest = url.partition(":")
     if scheme.lower() not in ("http", "https"):
         return f"only http and https URLs are fetched, not {_clip(url)!r}"
     if not rest.startswith("//"):
         return f"no host in {_clip(url)!r}"
-    authority = re.split(r"[/?#]", rest[2:], maxsplit=1)[0]
+    authority = AUTHORITY_END.split(rest[2:], maxsplit=1)[0]
     if "\\" in authority:
         return f"a backslash in the host part of {_clip(url)!r} is read differently by parsers"
     if " " in authority:
@@ -155,14 +158,21 @@ def url_problem(url: str, policy: NetworkPolicy) -> str | None:
         return f"no host in {_clip(url)!r}"
     if "%" in host and ":" not in host:
         return f"a percent-encoded host in {_clip(url)!r}"
-    if ":" not in host:
-        try:
-            host.encode("idna")  # an empty label or one over 63 characters names no host
-        except UnicodeError as error:
-            return f"a malformed host name in {_clip(url)!r}: {error.__cause__ or error}"
+    if ":" not in host and (malformed := _malformed_name(host)):
+        return f"a malformed host name in {_clip(url)!r}: {malformed}"
     return host_problem(host, policy)
 
 
+@lru_cache(maxsize=4096)  # feeds and articles come from far fewer hosts than URLs
+def _malformed_name(host: str) -> str | None:
+    try:
+        host.encode("idna")  # an empty label or one over 63 characters names no host
+    except UnicodeError as error:
+        return str(error.__cause__ or error)
+    return None
+
+
+@lru_cache(maxsize=4096)
 def host_problem(host: str, policy: NetworkPolicy) -> str | None:
     """Why ``host`` (a name or an IP literal, without brackets) may not be fetched from."""
     try:

@@ -7,8 +7,7 @@ queue among themselves and never hold the slots that other hosts' feeds could us
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from types import TracebackType
 from urllib.parse import urlsplit
 
 
@@ -21,19 +20,62 @@ class FetchSlots:
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._waiting: dict[str, int] = {}
 
-    @asynccontextmanager
-    async def hold(self, url: str) -> AsyncIterator[None]:
-        """Hold a slot for fetching ``url`` (its redirects count against the same host)."""
+    def hold(self, url: str) -> Slot:
+        """A slot for fetching ``url``, held in ``async with`` (its redirects count against the
+        same host)."""
         try:
             host = (urlsplit(url).hostname or "").lower()
         except ValueError:
             host = ""
-        host_slots = self._hosts.setdefault(host, asyncio.Semaphore(self._per_host))
+        return Slot(self, host)
+
+    async def acquire(self, host: str) -> None:
+        """Wait for a slot of ``host``, then for a global one."""
+        host_slots = self._hosts.get(host)
+        if host_slots is None:
+            host_slots = self._hosts[host] = asyncio.Semaphore(self._per_host)
         self._waiting[host] = self._waiting.get(host, 0) + 1
         try:
-            async with host_slots, self._all:
-                yield
-        finally:
-            self._waiting[host] -= 1
-            if not self._waiting[host]:  # forget idle hosts: the table stays small
-                del self._waiting[host], self._hosts[host]
+            await host_slots.acquire()
+            try:
+                await self._all.acquire()
+            except BaseException:
+                host_slots.release()
+                raise
+        except BaseException:
+            self._forget(host)
+            raise
+
+    def release(self, host: str) -> None:
+        """Give back what ``acquire(host)`` took."""
+        self._all.release()
+        self._hosts[host].release()
+        self._forget(host)
+
+    def _forget(self, host: str) -> None:
+        self._waiting[host] -= 1
+        if not self._waiting[host]:  # forget idle hosts: the table stays small
+            del self._waiting[host], self._hosts[host]
+
+
+class Slot:
+    """One fetch's hold on its host's slot and a global one. A plain class, not an async
+    generator: on a warm cycle thousands wait at once, and each generator would be registered
+    with the event loop and kept track of until it finishes."""
+
+    __slots__ = ("_host", "_slots")
+
+    def __init__(self, slots: FetchSlots, host: str) -> None:
+        self._slots = slots
+        self._host = host
+
+    async def __aenter__(self) -> None:
+        await self._slots.acquire(self._host)
+
+    async def __aexit__(
+        self,
+        _type: type[BaseException] | None,
+        _error: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        self._slots.release(self._host)

@@ -7,9 +7,7 @@ import re
 from datetime import UTC, datetime
 
 import lxml.html
-import trafilatura
 import webencodings
-from trafilatura.settings import Document
 
 from monitor.records import ExtractedPage
 from monitor.text.html import squash_spaces
@@ -68,6 +66,11 @@ def whatwg_encoding(label: str | None, *, in_page: bool) -> webencodings.Encodin
 
 def extract_page(html: bytes | str, url: str | None = None) -> ExtractedPage:
     """Extract the main text of ``html`` (bytes are decoded by trafilatura's charset detection)."""
+    # Imported here: a third of a second of start-up that a check finding no new entry never
+    # needs.
+    import trafilatura
+    from trafilatura.settings import Document
+
     document = trafilatura.bare_extraction(
         html, url=url, with_metadata=True, include_comments=False, include_tables=False
     )

@@ -6,8 +6,6 @@ import ipaddress
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import courlan
-
 # Tracking parameters news sites add to feed links that courlan's list does not know:
 # Webtrekk (heise: wt_mc), AT Internet (at_*), NYT (smid), Guardian (CMP), MSN (ocid), cmpid.
 _MORE_TRACKERS = re.compile(r"^(?:wt_|at_|__)|^(?:cmpid|ocid|smid|cmp|ito|spm)$", re.IGNORECASE)
@@ -20,6 +18,8 @@ def canonical_url(url: str) -> str:
     ``traffic_source``…) and sorts the rest; its strict mode also drops parameters that select
     content (``?story_fbid=``), so it is not used.
     """
+    import courlan  # here: it loads urllib3 and its lists, which only new entries need
+
     try:
         normalised = courlan.normalize_url(url.strip())
     except ValueError:
@@ -43,6 +43,8 @@ def outlet(url: str) -> str | None:
     (``feeds.nbcnews.com`` and ``www.nbcnews.com`` are both ``nbcnews.com``; ``bbc.co.uk``
     stays whole), else its host name. None for an address or no host: an IP address does not
     name a publisher."""
+    import courlan
+
     try:
         domain = courlan.extract_domain(url)
         host = urlsplit(url).hostname or ""

@@ -59,7 +59,7 @@ class Store:
         self.feeds_to_poll = feeds.feeds_to_poll
         self.release_feeds = feeds.release_feeds
         self.extend_feed_leases = feeds.extend_feed_leases
-        self.record_feed_success = feeds.record_feed_success
+        self.record_parsed = feeds.record_parsed
         self.record_unchanged = feeds.record_unchanged
         self.record_feed_failure = feeds.record_feed_failure
         self.count_refusal = feeds.count_refusal

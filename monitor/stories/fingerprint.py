@@ -14,9 +14,6 @@ import hashlib
 from datetime import datetime
 from functools import lru_cache
 
-import numpy as np
-from datasketch import MinHash
-
 from monitor.records import StoryFingerprint
 from monitor.stories.evidence import BODY_WORDS, actions, figures, renews
 from monitor.stories.terms import content_words, headline_numbers, is_caption, names, shingles
@@ -34,6 +31,10 @@ _CHARACTERS_PER_WORD = 15  # generous: content words, with the function words be
 
 @lru_cache(maxsize=1)
 def _permutations() -> object:
+    # Imported here: datasketch loads SciPy (a second of start-up), and a check that finds no
+    # new article never signs one.
+    from datasketch import MinHash
+
     return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations
 
 
@@ -62,6 +63,8 @@ def fingerprint(
     runs = shingles(f"{title}\n{text}")
     signature = b""
     if len(runs) >= MIN_SHINGLES:
+        from datasketch import MinHash
+
         minhash = MinHash(
             num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME, permutations=_permutations()
         )
@@ -85,6 +88,8 @@ def duplicate_similarity(a: bytes, b: bytes) -> float:
     ``MinHash.jaccard`` does); 0 when either text was too short to sign."""
     if not a or not b or len(a) != len(b):
         return 0.0
+    import numpy as np  # here: the store imports this module, and most commands never compare
+
     left = np.frombuffer(a, dtype="<u4")
     right = np.frombuffer(b, dtype="<u4")
     return float(np.count_nonzero(left == right)) / len(left)

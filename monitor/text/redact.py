@@ -27,6 +27,9 @@ _SECRET_PAIR = re.compile(
     r"""access[_-]?key|auth|signature|sig|key|credentials?))(\s*[=:]\s*)"""
     r"""(?!\*\*\*)("[^"]*"|'[^']*'|[^\s&'",;)}\]]+)"""
 )
+# A word every key _SECRET_PAIR masks contains (matched as it matches them): text with none of
+# them holds no such pair.
+_SECRET_WORD = re.compile(r"(?i)pass|pwd|secret|token|key|auth|sig|credential")
 _WEBHOOK_SECRET = re.compile(r"\bwhsec_[A-Za-z0-9+/=]+")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _CHUNK_SEPARATORS = re.compile(r"[-_.~]")
@@ -36,11 +39,17 @@ def redact(text: str) -> str:
     """``text`` with every secret it may carry masked; text without secrets comes back as is."""
     if not text:
         return text
-    text = _URL.sub(_redact_found_url, text)
-    text = _BARE_URL.sub(lambda found: found.group(1) + _redact_path(found.group(2)), text)
-    text = _USERINFO.sub(MASK + "@", text)
-    text = _SECRET_PAIR.sub(_mask_pair, text)
-    text = _WEBHOOK_SECRET.sub("whsec_" + MASK, text)
+    # Each pattern is tried only on text holding the character it cannot match without: most
+    # text (a status, a count, a time) holds none, and tables print thousands of cells.
+    if "/" in text:
+        text = _URL.sub(_redact_found_url, text)
+        text = _BARE_URL.sub(lambda found: found.group(1) + _redact_path(found.group(2)), text)
+    if "@" in text:
+        text = _USERINFO.sub(MASK + "@", text)
+    if ("=" in text or ":" in text) and _SECRET_WORD.search(text):
+        text = _SECRET_PAIR.sub(_mask_pair, text)
+    if "whsec_" in text:
+        text = _WEBHOOK_SECRET.sub("whsec_" + MASK, text)
     return _BEARER.sub(lambda found: f"{found.group(1)} {MASK}", text)
 
 
