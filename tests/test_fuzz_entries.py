@@ -13,7 +13,7 @@ import pytest
 import structlog
 from sqlalchemy import select
 
-import monitor.app.resources
+import monitor.fetch.http
 from monitor.app.once import run_once
 from monitor.fetch.http import open_http_session
 from monitor.settings import load_settings
@@ -50,7 +50,7 @@ async def fuzz(
     # Every host name resolves to the local site: exotic names are fetched, never looked up.
     resolver = ScriptedResolver(["127.0.0.1"])
     monkeypatch.setattr(
-        monitor.app.resources,
+        monitor.fetch.http,  # open_pipeline imports it from there when it opens
         "open_http_session",
         lambda settings: open_http_session(settings, resolver=resolver),
     )
