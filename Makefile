@@ -11,7 +11,8 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_COMPILE_BYTECODE := 1
 
 .PHONY: install install-dev run once test test-slow test-all lint format bench bench-poll \
-	bench-robustness bench-stories bench-delivery bench-replicas bench-relevance lock clean
+	bench-robustness bench-stories bench-delivery bench-replicas bench-relevance bench-saving lock \
+	clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -74,6 +75,9 @@ clean:
 
 bench-replicas: install-dev  ## feeds/s and alerts/s with 1, 2 and 3 daemons on PostgreSQL
 	$(VENV)/bin/python bench/replicas.py
+
+bench-saving: install-dev  ## matched articles saved per second: SQLite, PostgreSQL, 3 replicas
+	$(VENV)/bin/python bench/saving.py
 
 bench-relevance: install-dev  ## the default topic scored on labelled real feed entries
 	$(VENV)/bin/python bench/relevance.py
