@@ -211,17 +211,7 @@ class FeedRepository(Repository):
         """Remember many checks that found their feed unchanged, in one transaction."""
         if not checks:
             return
-        statement = (
-            update(FeedRow)
-            .where(FeedRow.id == bindparam("b_feed_id"))
-            .values(
-                etag=bindparam("b_etag"),
-                last_modified=bindparam("b_last_modified"),
-                next_check_at=bindparam("b_next_check_at"),
-                last_status=bindparam("b_status"),
-                fetch_url=func.coalesce(bindparam("b_moved_to"), FeedRow.fetch_url),
-            )
-        )
+        statement = update(FeedRow).where(FeedRow.id == bindparam("b_feed_id")).values(**_checked())
         rows = [_unchanged_row(check) for check in checks]
         await self._record(statement, rows, [check.feed_id for check in checks], now)
 
@@ -235,11 +225,7 @@ class FeedRepository(Repository):
             update(FeedRow)
             .where(FeedRow.id == bindparam("b_feed_id"))
             .values(
-                etag=bindparam("b_etag"),
-                last_modified=bindparam("b_last_modified"),
-                next_check_at=bindparam("b_next_check_at"),
-                last_status=bindparam("b_status"),
-                fetch_url=func.coalesce(bindparam("b_moved_to"), FeedRow.fetch_url),
+                **_checked(),
                 body_hash=bindparam("b_body_hash"),
                 title=func.coalesce(bindparam("b_title"), FeedRow.title),
                 poll_interval_seconds=bindparam("b_interval"),
@@ -383,3 +369,14 @@ def _digest(listed: dict[str, str | None]) -> str:
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
+
+
+def _checked() -> dict[str, Any]:
+    """What every successful check records of its feed, bound per row of a batch."""
+    return {
+        "etag": bindparam("b_etag"),
+        "last_modified": bindparam("b_last_modified"),
+        "next_check_at": bindparam("b_next_check_at"),
+        "last_status": bindparam("b_status"),
+        "fetch_url": func.coalesce(bindparam("b_moved_to"), FeedRow.fetch_url),
+    }
