@@ -15,17 +15,15 @@ import pytest
 from sqlalchemy import select
 
 from monitor.app.saving import ArticleBatches
-from monitor.records import NewArticle, TopicMatch
+from monitor.records import NewArticle
 from monitor.store.engine import open_engine, upgrade_schema
 from monitor.store.facade import Store
 from monitor.store.tables import AlertRow, ArticleRow, FingerprintRow, StoryRow
 from monitor.stories.fingerprint import fingerprint
-from tests.test_story_store import RACES, feeds, to
+from tests.test_story_store import ALERT, DIGEST, RACES, article, feeds, to
 
 SAMPLE = Path(__file__).parent / "fixtures" / "relevance" / "labelled-sample.jsonl"
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-ALERT = TopicMatch("talks", "alert", 5.0, ("Iraq",), ("withdrawal",))
-DIGEST = TopicMatch("talks", "digest", 2.0, ("Iraq",), ("attacks",))
 
 
 def coverage(feed_ids: Sequence[int]) -> list[NewArticle]:
@@ -168,23 +166,7 @@ async def test_two_replicas_saving_batches_of_one_new_story_make_one_story(
     try:
         first, second = await feeds(replicas[0], 2)
         batches = [
-            [
-                NewArticle(
-                    feed_id=feed,
-                    guid=f"https://www.outlet{feed}.com/{n}",
-                    url=f"https://www.outlet{feed}.com/{n}",
-                    canonical_url=f"https://www.outlet{feed}.com/{n}",
-                    title=title,
-                    summary=text[:80],
-                    text=text,
-                    published_at=NOW,
-                    language="en",
-                    matches=(ALERT,),
-                    fingerprint=fingerprint(title, text),
-                    source_title=f"Outlet {feed}",
-                )
-                for n, (title, text) in enumerate(RACES)
-            ]
+            [article(feed, n, title, text) for n, (title, text) in enumerate(RACES)]
             for feed in (first, second)
         ]
         results = await asyncio.gather(
