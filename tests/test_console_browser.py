@@ -41,11 +41,11 @@ if not (CHROMEDRIVER.exists() and CHROMIUM.exists()):
     pytest.skip(reason, allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402  (only once the browser is known to be there)
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
@@ -186,12 +186,17 @@ def shot(driver: WebDriver, name: str) -> None:
 
 def press(driver: WebDriver, element: WebElement) -> None:
     """Click what loads a new page, and wait until the browser has left the old one: a form's
-    answer is read from the page it leads to, never from the page that sent it."""
-    page = driver.find_element(By.TAG_NAME, "html")
+    answer is read from the page it leads to, never from the page that sent it.
+
+    The old page is marked in its window object, which the new page does not have; while the
+    browser is between the two, chromedriver may answer any question with an error, so
+    errors mean "not there yet"."""
+    driver.execute_script("window.monitorTestLeft = false")
     element.click()
-    WebDriverWait(driver, WAIT_SECONDS).until(expected_conditions.staleness_of(page))
-    WebDriverWait(driver, WAIT_SECONDS).until(
-        lambda d: d.execute_script("return document.readyState") == "complete"
+    WebDriverWait(driver, WAIT_SECONDS, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script(
+            "return window.monitorTestLeft === undefined && document.readyState === 'complete'"
+        )
     )
 
 
